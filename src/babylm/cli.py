@@ -1,0 +1,189 @@
+"""The ``babylm`` command: one thin function per subcommand over the pipeline modules."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from babylm import __version__
+from babylm.config import DEFAULT_PRESET, Config, list_presets, load_config, resolve_preset
+from babylm.errors import EXIT_USER_ERROR, BabylmError
+from babylm.pipeline import (
+    STAGE_RUNNERS,
+    StageResult,
+    default_run_dir,
+    parse_stages,
+    prepare_run,
+)
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Train and evaluate small language models on BabyLM-sized data.",
+)
+
+Preset = Annotated[
+    str, typer.Argument(help="Preset name (see `babylm presets`) or path to a YAML config.")
+]
+RunDir = Annotated[
+    Path | None, typer.Option("--run-dir", help="Run folder [default: runs/<preset name>].")
+]
+Overrides = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a config field: section.key=value (repeatable)."),
+]
+Force = Annotated[bool, typer.Option("--force", help="Redo stages even if up to date.")]
+
+
+def _load(preset: str, overrides: list[str] | None) -> Config:
+    return load_config(preset, overrides or [])
+
+
+def _report(result: StageResult) -> None:
+    verb = (
+        "up to date, skipped" if result.status == "skipped" else f"built in {result.seconds:.1f}s"
+    )
+    typer.echo(f"{result.stage:<10} {verb} -> {result.path}")
+
+
+def _run_stages(cfg: Config, run_dir: Path | None, stages: list[str], force: bool) -> Path:
+    directory = run_dir or default_run_dir(cfg)
+    prepare_run(cfg, directory)
+    for stage in stages:
+        _report(STAGE_RUNNERS[stage](cfg, directory, force))
+    return directory
+
+
+@app.command()
+def run(
+    preset: Preset = DEFAULT_PRESET,
+    run_dir: RunDir = None,
+    stages: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated stages to run, in pipeline order [default: all]."),
+    ] = None,
+    overrides: Overrides = None,
+    force: Force = False,
+) -> None:
+    """Run the pipeline stages in order into the run folder, skipping finished ones."""
+    cfg = _load(preset, overrides)
+    wanted = parse_stages(stages)
+    missing = [s for s in wanted if s not in STAGE_RUNNERS]
+    if stages is not None and missing:
+        raise BabylmError(
+            f"--stages: {', '.join(missing)} not available in babylm {__version__} yet"
+        )
+    available = [s for s in wanted if s in STAGE_RUNNERS]
+    directory = _run_stages(cfg, run_dir, available, force)
+    if missing:
+        typer.echo(
+            f"stopped after {available[-1]}: the {', '.join(missing)} stages are not available"
+            f" in babylm {__version__} yet. Outputs are in {directory}/"
+        )
+
+
+@app.command()
+def corpus(
+    preset: Preset = DEFAULT_PRESET,
+    run_dir: RunDir = None,
+    overrides: Overrides = None,
+    force: Force = False,
+) -> None:
+    """Mix the training and dev text: RUN/corpus/{train,dev}.txt and manifest.json."""
+    _run_stages(_load(preset, overrides), run_dir, ["corpus"], force)
+
+
+@app.command()
+def tokenizer(
+    preset: Preset = DEFAULT_PRESET,
+    run_dir: RunDir = None,
+    overrides: Overrides = None,
+    force: Force = False,
+) -> None:
+    """Train the BPE tokenizer on RUN/corpus/train.txt into RUN/tokenizer/."""
+    _run_stages(_load(preset, overrides), run_dir, ["tokenizer"], force)
+
+
+@app.command("model-info")
+def model_info(
+    preset: Preset = DEFAULT_PRESET,
+    overrides: Overrides = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Parameter counts (total, embedding, non-embedding) and training FLOPs per token."""
+    from babylm.model import config_for_preset, parameter_counts, train_flops_per_token
+
+    cfg = _load(preset, overrides)
+    llama = config_for_preset(cfg)
+    counts = parameter_counts(llama)
+    info = {
+        "preset": cfg.name,
+        "vocab_size": llama.vocab_size,
+        "hidden_size": llama.hidden_size,
+        "num_layers": llama.num_hidden_layers,
+        "num_heads": llama.num_attention_heads,
+        "intermediate_size": llama.intermediate_size,
+        "context_length": llama.max_position_embeddings,
+        "tie_embeddings": llama.tie_word_embeddings,
+        "parameters": counts.total,
+        "embedding_parameters": counts.embedding,
+        "non_embedding_parameters": counts.non_embedding,
+        "seq_len": cfg.train.seq_len,
+        "train_flops_per_token": train_flops_per_token(llama, cfg.train.seq_len),
+    }
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    typer.echo(
+        f"{cfg.name}: LlamaForCausalLM, hidden {llama.hidden_size}, {llama.num_hidden_layers}"
+        f" layers, {llama.num_attention_heads} heads, intermediate {llama.intermediate_size},"
+        f" context {llama.max_position_embeddings}, vocab {llama.vocab_size:,}"
+        f" ({'tied' if llama.tie_word_embeddings else 'untied'} embeddings)"
+    )
+    typer.echo(f"parameters               {counts.total:>14,}")
+    typer.echo(f"  embedding              {counts.embedding:>14,}")
+    typer.echo(f"  non-embedding          {counts.non_embedding:>14,}")
+    typer.echo(
+        f"train FLOPs per token    {info['train_flops_per_token']:>14,}"
+        f"  (seq_len {cfg.train.seq_len})"
+    )
+
+
+@app.command()
+def presets() -> None:
+    """List the presets shipped with babylm."""
+    for name in list_presets():
+        cfg = load_config(str(resolve_preset(name)))
+        typer.echo(f"{name:<14} {cfg.description}")
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        typer.echo(f"babylm {__version__}")
+        raise typer.Exit()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors print one line and exit 2; bugs keep their traceback."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except BabylmError as exc:
+        typer.echo(f"babylm: error: {exc}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)

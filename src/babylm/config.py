@@ -1,0 +1,383 @@
+"""Typed run configuration: one dataclass per pipeline stage, loaded from YAML presets.
+
+A preset is a YAML file whose top-level keys are the section names below; keys it leaves out
+take the dataclass defaults, which are the ``a-26m`` recipe. ``--set section.key=value``
+overrides any field. Everything is validated before any work starts, and each mistake is
+reported as a one-line :class:`BabylmError` naming the field.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from babylm.errors import BabylmError
+
+KNOWN_SOURCES = (
+    "simple_wiki",
+    "bnc_spoken",
+    "open_subtitles",
+    "childes",
+    "gutenberg",
+    "switchboard",
+)
+REFERENCE_SOURCES = ["simple_wiki", "bnc_spoken", "open_subtitles"]
+PACKING_MODES = ("reference", "packed", "sentence")
+TOKENIZER_STYLES = ("standard", "reference")
+STANDARD_SPECIAL_TOKENS = ("<pad>", "<s>", "</s>")
+DEFAULT_PRESET = "a-26m"
+KiB = 1024
+MiB = 1024 * KiB
+
+
+@dataclass
+class CorpusConfig:
+    """Which BabyLM text to mix, how much of it, and how."""
+
+    data_dir: str | None = None
+    """A BabyLM folder (``train_10M/``, ``train_100M/``, ``dev/``); None: the embedded prefixes."""
+    train_split: str = "train_10M"
+    sources: list[str] = field(default_factory=lambda: list(REFERENCE_SOURCES))
+    total_bytes: int = 2 * MiB
+    dev_bytes: int = 256 * KiB
+    chunk_bytes: int = 256 * KiB
+    clean: bool = True
+    """NFKC, whitespace normalised, wiki headers and empty lines dropped, cuts on line ends."""
+
+
+@dataclass
+class TokenizerConfig:
+    """Byte-level BPE settings."""
+
+    style: str = "standard"
+    """standard: <pad>=0 <s>=1 </s>=2, <s> prepended. reference: the reference card's tokenizer."""
+    vocab_size: int = 16_000
+    """standard: total ids including specials. reference: BPE entries (2 specials appended)."""
+    min_frequency: int = 2
+    lowercase: bool = False
+
+
+@dataclass
+class ModelConfig:
+    """LlamaForCausalLM shape."""
+
+    hidden_size: int = 384
+    num_layers: int = 6
+    num_heads: int = 6
+    num_kv_heads: int | None = None
+    intermediate_size: int = 1536
+    context_length: int = 512
+    vocab_size: int | None = None
+    """None: take it from the tokenizer (the usual case)."""
+    tie_embeddings: bool = False
+    rope_theta: float = 10_000.0
+    rms_norm_eps: float = 1e-6
+    dropout: float = 0.0
+    init_std: float = 0.02
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation recipe (used by the train stage)."""
+
+    epochs: float = 5.0
+    max_steps: int | None = None
+    """Optimizer steps; overrides epochs when set."""
+    lr: float = 3e-4
+    batch_size: int = 16
+    grad_accum: int = 4
+    warmup_steps: int = 200
+    weight_decay: float = 0.0
+    lr_scheduler: str = "cosine"
+    seq_len: int = 128
+    packing: str = "sentence"
+    seed: int = 42
+    precision: str = "auto"
+    """auto: bf16/fp16 on CUDA, fp32 on CPU. Or fp32, fp16, bf16."""
+    gradient_checkpointing: bool = False
+    eval_steps: int | None = None
+    save_total_limit: int = 2
+
+
+@dataclass
+class EvalConfig:
+    """BLiMP evaluation settings (used by the eval stage)."""
+
+    tasks: list[str] = field(default_factory=lambda: ["blimp", "supplement"])
+    per_paradigm: int | None = None
+    """Pairs per paradigm (a deterministic stratified subset); None: all 1,000."""
+    protocol: str = "standard"
+    batch_size: int = 64
+
+
+@dataclass
+class Config:
+    """A whole run: what ``runs/<name>/config.yaml`` holds."""
+
+    name: str = DEFAULT_PRESET
+    description: str = ""
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+
+SECTIONS: dict[str, type] = {
+    "corpus": CorpusConfig,
+    "tokenizer": TokenizerConfig,
+    "model": ModelConfig,
+    "train": TrainConfig,
+    "eval": EvalConfig,
+}
+
+
+# ---------------------------------------------------------------- presets
+
+
+def preset_dir() -> Path:
+    """The folder of the presets shipped with the package (``configs/`` in the repo)."""
+    return Path(str(resources.files("babylm") / "configs"))
+
+
+def list_presets() -> list[str]:
+    return sorted(p.stem for p in preset_dir().glob("*.yaml"))
+
+
+def resolve_preset(preset: str) -> Path:
+    """A preset name (``a-26m``) or a path to a YAML file."""
+    path = Path(preset)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise BabylmError(f"{preset}: no such config file")
+        return path
+    candidate = preset_dir() / f"{preset}.yaml"
+    if not candidate.is_file():
+        raise BabylmError(f"unknown preset {preset!r} (presets: {', '.join(list_presets())})")
+    return candidate
+
+
+def load_config(preset: str = DEFAULT_PRESET, overrides: list[str] | None = None) -> Config:
+    """Load a preset, apply ``section.key=value`` overrides, and validate the result."""
+    path = resolve_preset(preset)
+    raw = _read_yaml(path)
+    cfg = _from_dict(raw, origin=str(path))
+    if "name" not in raw:
+        cfg.name = path.stem
+    for item in overrides or []:
+        apply_override(cfg, item)
+    validate(cfg)
+    return cfg
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise BabylmError(f"{path}{where}: invalid YAML: {exc.problem}") from None
+    except UnicodeDecodeError as exc:
+        raise BabylmError(f"{path}: not UTF-8 (byte offset {exc.start})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise BabylmError(f"{path}: a config must be a mapping of sections")
+    return data
+
+
+def _from_dict(raw: dict[str, Any], origin: str) -> Config:
+    cfg = Config()
+    for key, value in raw.items():
+        if key in ("name", "description"):
+            setattr(cfg, key, "" if value is None else str(value))
+            continue
+        if key not in SECTIONS:
+            raise BabylmError(
+                f"{origin}: unknown key {key!r} (allowed: name, description, {', '.join(SECTIONS)})"
+            )
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise BabylmError(f"{origin}: section {key!r} must be a mapping")
+        for sub, sub_value in value.items():
+            set_field(cfg, f"{key}.{sub}", sub_value, origin=origin)
+    return cfg
+
+
+def apply_override(cfg: Config, item: str) -> None:
+    """Apply one ``section.key=value`` string; the value is parsed as YAML."""
+    if "=" not in item:
+        raise BabylmError(f"--set {item!r}: expected section.key=value")
+    dotted, text = item.split("=", 1)
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        value = text
+    set_field(cfg, dotted.strip(), value, origin="--set")
+
+
+def set_field(cfg: Config, dotted: str, value: Any, origin: str = "config") -> None:
+    """Set ``section.key`` on ``cfg``, coercing ``value`` to the field's declared type."""
+    section_name, _, key = dotted.partition(".")
+    if section_name in ("name", "description") and not key:
+        setattr(cfg, section_name, str(value))
+        return
+    section_type = SECTIONS.get(section_name)
+    if section_type is None or not key:
+        raise BabylmError(f"{origin}: unknown key {dotted!r} (sections: {', '.join(SECTIONS)})")
+    hints = typing.get_type_hints(section_type)
+    if key not in hints:
+        known = ", ".join(f"{section_name}.{k}" for k in hints)
+        raise BabylmError(f"{origin}: unknown key {dotted!r} (known: {known})")
+    section = getattr(cfg, section_name)
+    setattr(section, key, _coerce(dotted, hints[key], value))
+
+
+def _coerce(name: str, annotation: Any, value: Any) -> Any:
+    """Check/convert a YAML value to ``annotation`` (int, float, bool, str, list[str], X|None)."""
+    args = typing.get_args(annotation)
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(name, inner, value)
+    if typing.get_origin(annotation) is list:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list):
+            raise BabylmError(f"{name}: expected a list, got {value!r}")
+        return [_coerce(name, args[0], v) for v in value]
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        raise BabylmError(f"{name}: expected true or false, got {value!r}")
+    if annotation is int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = int(value.replace("_", ""))
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BabylmError(f"{name}: expected an integer, got {value!r}")
+        return value
+    if annotation is float:
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = float(value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise BabylmError(f"{name}: expected a number, got {value!r}")
+        return float(value)
+    if annotation is str:
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise BabylmError(f"{name}: expected a string, got {value!r}")
+        return str(value)
+    raise TypeError(f"{name}: unsupported field type {annotation!r}")  # a bug, not user error
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate(cfg: Config) -> None:
+    """Check values that are wrong whatever the data (the corpus stage checks sizes)."""
+    c, t, m, tr, ev = cfg.corpus, cfg.tokenizer, cfg.model, cfg.train, cfg.eval
+    if not c.sources:
+        raise BabylmError("corpus.sources: at least one source is needed")
+    if len(set(c.sources)) != len(c.sources):
+        raise BabylmError(f"corpus.sources: a source is listed twice: {c.sources}")
+    if c.data_dir is None:
+        for name in c.sources:
+            if name not in KNOWN_SOURCES:
+                raise BabylmError(
+                    f"corpus.sources: unknown source {name!r} (known: {', '.join(KNOWN_SOURCES)})"
+                )
+    for key in ("total_bytes", "dev_bytes", "chunk_bytes"):
+        _positive(f"corpus.{key}", getattr(c, key))
+
+    if t.style not in TOKENIZER_STYLES:
+        raise BabylmError(f"tokenizer.style: {t.style!r} is not one of {TOKENIZER_STYLES}")
+    n_special = len(STANDARD_SPECIAL_TOKENS) if t.style == "standard" else 0
+    if t.vocab_size < 256 + n_special:
+        raise BabylmError(
+            f"tokenizer.vocab_size: {t.vocab_size} is smaller than the 256 byte symbols"
+            f" + {n_special} special tokens"
+        )
+    _positive("tokenizer.min_frequency", t.min_frequency, allow_zero=True)
+
+    for key in ("hidden_size", "num_layers", "num_heads", "intermediate_size", "context_length"):
+        _positive(f"model.{key}", getattr(m, key))
+    if m.hidden_size % m.num_heads:
+        raise BabylmError(
+            f"model.num_heads: {m.num_heads} does not divide model.hidden_size {m.hidden_size}"
+        )
+    if (m.hidden_size // m.num_heads) % 2:
+        raise BabylmError(
+            f"model.num_heads: head size {m.hidden_size // m.num_heads} must be even for RoPE"
+        )
+    if m.num_kv_heads is not None:
+        _positive("model.num_kv_heads", m.num_kv_heads)
+        if m.num_heads % m.num_kv_heads:
+            raise BabylmError(
+                f"model.num_kv_heads: {m.num_kv_heads} does not divide model.num_heads"
+                f" {m.num_heads}"
+            )
+    if m.vocab_size is not None and m.vocab_size < expected_vocab_size(t):
+        raise BabylmError(
+            f"model.vocab_size: {m.vocab_size} is smaller than the tokenizer's"
+            f" {expected_vocab_size(t)}"
+        )
+    if not 0.0 <= m.dropout < 1.0:
+        raise BabylmError(f"model.dropout: {m.dropout} is not in [0, 1)")
+
+    _positive("train.epochs", tr.epochs)
+    if tr.max_steps is not None:
+        _positive("train.max_steps", tr.max_steps)
+    _positive("train.lr", tr.lr)
+    for key in ("batch_size", "grad_accum", "seq_len"):
+        _positive(f"train.{key}", getattr(tr, key))
+    _positive("train.warmup_steps", tr.warmup_steps, allow_zero=True)
+    _positive("train.weight_decay", tr.weight_decay, allow_zero=True)
+    if tr.packing not in PACKING_MODES:
+        raise BabylmError(f"train.packing: {tr.packing!r} is not one of {PACKING_MODES}")
+    if tr.seq_len > m.context_length:
+        raise BabylmError(
+            f"train.seq_len: {tr.seq_len} is longer than model.context_length {m.context_length}"
+        )
+    if tr.precision not in ("auto", "fp32", "fp16", "bf16"):
+        raise BabylmError(f"train.precision: {tr.precision!r} is not auto, fp32, fp16 or bf16")
+
+    for task in ev.tasks:
+        if task not in ("blimp", "supplement"):
+            raise BabylmError(f"eval.tasks: unknown task {task!r} (known: blimp, supplement)")
+    if ev.per_paradigm is not None:
+        _positive("eval.per_paradigm", ev.per_paradigm)
+    if ev.protocol not in ("standard", "reference"):
+        raise BabylmError(f"eval.protocol: {ev.protocol!r} is not standard or reference")
+    _positive("eval.batch_size", ev.batch_size)
+
+
+def _positive(name: str, value: float, allow_zero: bool = False) -> None:
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise BabylmError(f"{name}: must be {bound}, got {value}")
+
+
+def expected_vocab_size(tok: TokenizerConfig) -> int:
+    """Ids the trained tokenizer will have if the corpus is large enough to fill its vocab."""
+    if tok.style == "reference":
+        return tok.vocab_size + 2  # <|endoftext|> and <pad> are appended after the BPE entries
+    return tok.vocab_size

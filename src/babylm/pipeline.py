@@ -1,0 +1,134 @@
+"""Run the pipeline stages into a run folder, skipping those whose inputs are unchanged."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from babylm import corpus as corpus_mod
+from babylm.config import Config
+from babylm.errors import BabylmError
+from babylm.rundir import (
+    MANIFEST,
+    atomic_write_text,
+    fingerprint,
+    is_fresh,
+    manifest_header,
+    read_manifest,
+    sha256_file,
+    staged_output,
+    write_json,
+)
+
+STAGES = ("corpus", "tokenizer", "train", "eval", "export", "report")
+
+
+@dataclass
+class StageResult:
+    stage: str
+    status: str  # "built" or "skipped"
+    path: Path
+    seconds: float
+    manifest: dict[str, Any]
+
+
+def default_run_dir(cfg: Config) -> Path:
+    return Path("runs") / cfg.name
+
+
+def prepare_run(cfg: Config, run_dir: Path) -> None:
+    """Check what can be checked before any work, then record the resolved config."""
+    corpus_mod.check_budget(cfg.corpus)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / "config.yaml", cfg.to_yaml())
+
+
+def _run_stage(
+    stage: str,
+    run_dir: Path,
+    settings: Any,
+    inputs: dict[str, str],
+    build: Callable[[Path], dict[str, Any]],
+    force: bool,
+) -> StageResult:
+    """Build ``run_dir/stage`` atomically unless its manifest says it is up to date."""
+    stage_dir = run_dir / stage
+    fp = fingerprint(stage, settings, inputs)
+    start = time.perf_counter()
+    if not force and is_fresh(stage_dir, fp):
+        manifest = read_manifest(stage_dir) or {}
+        return StageResult(stage, "skipped", stage_dir, time.perf_counter() - start, manifest)
+    with staged_output(stage_dir) as tmp:
+        body = build(tmp)
+        manifest = manifest_header(stage, fp) | {"inputs": inputs} | body
+        write_json(tmp / MANIFEST, manifest)  # written last: its presence marks completion
+    return StageResult(stage, "built", stage_dir, time.perf_counter() - start, manifest)
+
+
+def _require(run_dir: Path, stage: str, needed_by: str) -> dict[str, Any]:
+    manifest = read_manifest(run_dir / stage)
+    if manifest is None:
+        raise BabylmError(
+            f"{run_dir / stage}: no finished {stage} stage; run it before {needed_by}"
+            f" (babylm run --run-dir {run_dir} --stages {stage},{needed_by})"
+        )
+    return manifest
+
+
+def run_corpus(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
+    def build(out: Path) -> dict[str, Any]:
+        return corpus_mod.build_corpus(cfg.corpus, out)
+
+    settings = dataclasses.asdict(cfg.corpus)
+    return _run_stage(
+        "corpus", run_dir, settings, corpus_mod.corpus_inputs(cfg.corpus), build, force
+    )
+
+
+def run_tokenizer(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
+    _require(run_dir, "corpus", "tokenizer")
+    train_file, dev_file = run_dir / "corpus" / "train.txt", run_dir / "corpus" / "dev.txt"
+    inputs = {"corpus/train.txt": sha256_file(train_file), "corpus/dev.txt": sha256_file(dev_file)}
+    settings = dataclasses.asdict(cfg.tokenizer) | {"context_length": cfg.model.context_length}
+
+    def build(out: Path) -> dict[str, Any]:
+        from babylm import tokenizer as tok_mod  # transformers is slow to import: only if needed
+
+        tok = tok_mod.train_tokenizer(cfg.tokenizer, train_file, cfg.model.context_length)
+        tok_mod.save_tokenizer(tok, out)
+        dev_stats = tok_mod.tokenizer_stats(tok, dev_file.read_text(encoding="utf-8"))
+        return {
+            "style": cfg.tokenizer.style,
+            "vocab_size": len(tok),
+            "special_tokens": {
+                name: {
+                    "token": getattr(tok, f"{name}_token"),
+                    "id": getattr(tok, f"{name}_token_id"),
+                }
+                for name in ("pad", "bos", "eos")
+            },
+            "dev": dev_stats,
+        }
+
+    return _run_stage("tokenizer", run_dir, settings, inputs, build, force)
+
+
+STAGE_RUNNERS: dict[str, Callable[[Config, Path, bool], StageResult]] = {
+    "corpus": run_corpus,
+    "tokenizer": run_tokenizer,
+}
+
+
+def parse_stages(text: str | None) -> list[str]:
+    """``corpus,tokenizer`` -> the named stages in pipeline order; None -> all of them."""
+    if text is None:
+        return list(STAGES)
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    for name in names:
+        if name not in STAGES:
+            raise BabylmError(f"--stages: unknown stage {name!r} (stages: {', '.join(STAGES)})")
+    return [s for s in STAGES if s in names]

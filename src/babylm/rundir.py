@@ -1,0 +1,114 @@
+"""The run folder: stage outputs, manifests, atomic writes and stage skipping.
+
+Each stage writes ``<run>/<stage>/`` with a ``manifest.json`` that records a fingerprint of
+everything the stage read (its config and the content hashes of its input files). A stage
+is skipped when its manifest's fingerprint matches; otherwise it is built in a temporary
+sibling folder that is renamed into place only once complete, so a killed stage never
+leaves a half-written folder that looks finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from babylm import __version__
+
+MANIFEST = "manifest.json"
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def fingerprint(stage: str, settings: Any, inputs: dict[str, str]) -> str:
+    """A hash of what a stage depends on: its settings and its inputs' content hashes."""
+    payload = {"stage": stage, "settings": settings, "inputs": inputs}
+    return sha256_bytes(json.dumps(payload, sort_keys=True, default=str).encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def read_manifest(stage_dir: Path) -> dict[str, Any] | None:
+    """The stage's manifest, or None when the stage has not completed."""
+    try:
+        return json.loads((stage_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def is_fresh(stage_dir: Path, fp: str) -> bool:
+    manifest = read_manifest(stage_dir)
+    return manifest is not None and manifest.get("fingerprint") == fp
+
+
+@contextlib.contextmanager
+def staged_output(stage_dir: Path) -> Iterator[Path]:
+    """Yield an empty temporary folder; on success it replaces ``stage_dir`` in one rename.
+
+    On any exception (or a kill) the temporary folder is left out of the way under a dot
+    name and removed on the next attempt; ``stage_dir`` keeps its previous complete content.
+    """
+    parent = stage_dir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    for stale in parent.glob(f".{stage_dir.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{stage_dir.name}.tmp-", dir=parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = parent / f".{stage_dir.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if stage_dir.exists():
+        os.replace(stage_dir, old)
+    os.replace(tmp, stage_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def manifest_header(stage: str, fp: str) -> dict[str, Any]:
+    return {
+        "stage": stage,
+        "fingerprint": fp,
+        "babylm_version": __version__,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
