@@ -110,6 +110,20 @@ def tokenizer(
     _run_stages(_load(preset, overrides), run_dir, ["tokenizer"], force)
 
 
+@app.command()
+def train(
+    preset: Preset = DEFAULT_PRESET,
+    run_dir: RunDir = None,
+    overrides: Overrides = None,
+    force: Force = False,
+) -> None:
+    """Train the model on the run's corpus (resumes a killed run): RUN/model/, RUN/train/.
+
+    Multi-process: torchrun --nproc_per_node N -m babylm train PRESET --run-dir DIR
+    """
+    _run_stages(_load(preset, overrides), run_dir, ["train"], force)
+
+
 @app.command("model-info")
 def model_info(
     preset: Preset = DEFAULT_PRESET,

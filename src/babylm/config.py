@@ -104,7 +104,11 @@ class TrainConfig:
     """auto: bf16/fp16 on CUDA, fp32 on CPU. Or fp32, fp16, bf16."""
     gradient_checkpointing: bool = False
     eval_steps: int | None = None
+    """Dev loss every this many optimizer steps, as well as at every epoch end."""
     save_total_limit: int = 2
+    logging_steps: int = 1
+    max_warmup_share: float = 0.1
+    """Warmup is capped at this share of all optimizer steps (with a warning)."""
 
 
 @dataclass
@@ -350,6 +354,12 @@ def validate(cfg: Config) -> None:
     for key in ("batch_size", "grad_accum", "seq_len"):
         _positive(f"train.{key}", getattr(tr, key))
     _positive("train.warmup_steps", tr.warmup_steps, allow_zero=True)
+    _positive("train.logging_steps", tr.logging_steps)
+    _positive("train.save_total_limit", tr.save_total_limit)
+    if tr.eval_steps is not None:
+        _positive("train.eval_steps", tr.eval_steps)
+    if not 0.0 < tr.max_warmup_share <= 1.0:
+        raise BabylmError(f"train.max_warmup_share: {tr.max_warmup_share} is not in (0, 1]")
     _positive("train.weight_decay", tr.weight_decay, allow_zero=True)
     if tr.packing not in PACKING_MODES:
         raise BabylmError(f"train.packing: {tr.packing!r} is not one of {PACKING_MODES}")

@@ -18,12 +18,14 @@ from babylm.rundir import (
     fingerprint,
     is_fresh,
     manifest_header,
+    process_rank,
     read_manifest,
     sha256_file,
     staged_output,
     write_json,
 )
 
+RANK_WAIT_S = 3600.0
 STAGES = ("corpus", "tokenizer", "train", "eval", "export", "report")
 
 
@@ -43,8 +45,9 @@ def default_run_dir(cfg: Config) -> Path:
 def prepare_run(cfg: Config, run_dir: Path) -> None:
     """Check what can be checked before any work, then record the resolved config."""
     corpus_mod.check_budget(cfg.corpus)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.yaml", cfg.to_yaml())
+    if process_rank() == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "config.yaml", cfg.to_yaml())
 
 
 def _run_stage(
@@ -59,6 +62,11 @@ def _run_stage(
     stage_dir = run_dir / stage
     fp = fingerprint(stage, settings, inputs)
     start = time.perf_counter()
+    if process_rank() > 0:  # under torchrun only rank 0 builds; the others wait for its output
+        while not is_fresh(stage_dir, fp):
+            if time.perf_counter() - start > RANK_WAIT_S:
+                raise BabylmError(f"{stage_dir}: rank 0 did not finish the {stage} stage")
+            time.sleep(0.5)
     if not force and is_fresh(stage_dir, fp):
         manifest = read_manifest(stage_dir) or {}
         return StageResult(stage, "skipped", stage_dir, time.perf_counter() - start, manifest)
@@ -73,8 +81,8 @@ def _require(run_dir: Path, stage: str, needed_by: str) -> dict[str, Any]:
     manifest = read_manifest(run_dir / stage)
     if manifest is None:
         raise BabylmError(
-            f"{run_dir / stage}: no finished {stage} stage; run it before {needed_by}"
-            f" (babylm run --run-dir {run_dir} --stages {stage},{needed_by})"
+            f"{run_dir / stage}: no finished {stage} stage; run the earlier stages before"
+            f" {needed_by} (babylm run PRESET --run-dir {run_dir} runs them all in order)"
         )
     return manifest
 
@@ -117,9 +125,35 @@ def run_tokenizer(cfg: Config, run_dir: Path, force: bool = False) -> StageResul
     return _run_stage("tokenizer", run_dir, settings, inputs, build, force)
 
 
+def run_train(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
+    """Train, or resume a killed training, or skip a finished one with the same inputs."""
+    corpus_manifest = _require(run_dir, "corpus", "train")
+    tok_manifest = _require(run_dir, "tokenizer", "train")
+    inputs = {
+        "corpus/train.txt": corpus_manifest["train"]["sha256"],
+        "corpus/dev.txt": corpus_manifest["dev"]["sha256"],
+        "tokenizer": tok_manifest["fingerprint"],
+    }
+    settings = {"model": dataclasses.asdict(cfg.model), "train": dataclasses.asdict(cfg.train)}
+    fp = fingerprint("train", settings, inputs)
+    stage_dir = run_dir / "train"
+    start = time.perf_counter()
+    if not force and is_fresh(stage_dir, fp) and (run_dir / "model" / "config.json").is_file():
+        manifest = read_manifest(stage_dir) or {}
+        return StageResult("train", "skipped", stage_dir, time.perf_counter() - start, manifest)
+    from babylm import train as train_mod  # torch and transformers: only when training
+
+    summary = train_mod.run_training(cfg, run_dir, fp, force)
+    manifest = manifest_header("train", fp) | {"inputs": inputs, "summary": summary}
+    if process_rank() == 0:
+        write_json(stage_dir / MANIFEST, manifest)  # written last: marks the stage finished
+    return StageResult("train", "built", stage_dir, time.perf_counter() - start, manifest)
+
+
 STAGE_RUNNERS: dict[str, Callable[[Config, Path, bool], StageResult]] = {
     "corpus": run_corpus,
     "tokenizer": run_tokenizer,
+    "train": run_train,
 }
 
 

@@ -25,6 +25,14 @@ from babylm import __version__
 MANIFEST = "manifest.json"
 
 
+def process_rank() -> int:
+    """This process's rank under torchrun / accelerate launch (0 when not distributed).
+
+    Only rank 0 writes into the run folder.
+    """
+    return int(os.environ.get("RANK", "0"))
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:

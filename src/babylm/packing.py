@@ -1,0 +1,121 @@
+"""Turn the corpus text into training examples with ``datasets`` (cached by fingerprint).
+
+Three modes (``train.packing``):
+
+* ``reference``: one line per example, cut at ``seq_len`` tokens with the overflow kept as
+  further examples, padded per batch: the reference recipe, kept for comparison.
+* ``packed``: lines joined with ``</s>`` into one stream cut into ``seq_len`` blocks
+  (the ``group_texts`` of Hugging Face's ``run_clm.py``): no padding at all.
+* ``sentence``: every line becomes ``<s> line </s>`` and whole lines are packed greedily into
+  blocks of at most ``seq_len`` tokens, so every block starts with ``<s>`` at a line start,
+  the way BLiMP sentences are scored. Only a line longer than a block continues, without
+  ``<s>``, in the next one. Blocks are padded per batch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from datasets import Dataset, DatasetDict, load_dataset
+from transformers import PreTrainedTokenizerFast
+
+from babylm.errors import BabylmError
+
+MAP_BATCH = 1000
+
+
+def load_text(train_file: Path, dev_file: Path, cache_dir: Path) -> DatasetDict:
+    """The corpus as a ``text`` dataset, empty lines removed, cached under ``cache_dir``."""
+    raw = load_dataset(
+        "text",
+        data_files={"train": str(train_file), "validation": str(dev_file)},
+        cache_dir=str(cache_dir),
+    )
+    return raw.filter(lambda batch: [bool(t.strip()) for t in batch["text"]], batched=True)
+
+
+def build_examples(
+    raw: DatasetDict, tok: PreTrainedTokenizerFast, mode: str, seq_len: int
+) -> DatasetDict:
+    """Tokenize and group every split for ``mode``; each example has ``input_ids``."""
+    if mode == "reference":
+        fn, kwargs = _reference, {"tok": tok, "seq_len": seq_len}
+    elif mode == "packed":
+        fn, kwargs = _packed, {"tok": tok, "seq_len": seq_len}
+    elif mode == "sentence":
+        fn, kwargs = _sentence, {"tok": tok, "seq_len": seq_len}
+    else:
+        raise BabylmError(f"train.packing: unknown mode {mode!r}")
+    out = raw.map(
+        fn,
+        batched=True,
+        batch_size=MAP_BATCH,
+        fn_kwargs=kwargs,
+        remove_columns=raw["train"].column_names,
+        desc=f"tokenize + group ({mode}, {seq_len})",
+    )
+    for split, ds in out.items():
+        if len(ds) == 0:
+            raise BabylmError(
+                f"train.seq_len: the {split} text gives no {seq_len}-token examples;"
+                " use more text or a shorter train.seq_len"
+            )
+    return out
+
+
+def _reference(batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int) -> dict:
+    enc = tok(batch["text"], truncation=True, max_length=seq_len, return_overflowing_tokens=True)
+    return {"input_ids": [ids for ids in enc["input_ids"] if ids]}
+
+
+def _packed(batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int) -> dict:
+    stream: list[int] = []
+    for ids in tok(batch["text"], add_special_tokens=False, verbose=False)["input_ids"]:
+        stream.extend(ids)
+        stream.append(tok.eos_token_id)
+    usable = len(stream) // seq_len * seq_len  # the tail of each map batch is dropped
+    return {"input_ids": [stream[i : i + seq_len] for i in range(0, usable, seq_len)]}
+
+
+def _sentence(batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int) -> dict:
+    blocks: list[list[int]] = []
+    current: list[int] = []
+    for ids in tok(batch["text"], add_special_tokens=False, verbose=False)["input_ids"]:
+        line = [tok.bos_token_id, *ids, tok.eos_token_id]
+        pieces = [line[i : i + seq_len] for i in range(0, len(line), seq_len)]
+        for piece in pieces:
+            if len(current) + len(piece) > seq_len:
+                blocks.append(current)
+                current = []
+            current.extend(piece)
+    if current:
+        blocks.append(current)
+    return {"input_ids": [b for b in blocks if b]}
+
+
+def example_stats(ds: Dataset, mode: str, seq_len: int, batch_size: int) -> dict[str, Any]:
+    """Token positions and the share of them that is padding.
+
+    Padding is per batch (to the longest example), so for the padded modes this is an
+    estimate from batching the examples in dataset order, which a shuffled batch matches
+    on average.
+    """
+    lengths = [len(ids) for ids in ds["input_ids"]]
+    tokens = sum(lengths)
+    if mode == "packed":
+        positions = tokens
+    else:
+        positions = sum(
+            max(lengths[i : i + batch_size]) * len(lengths[i : i + batch_size])
+            for i in range(0, len(lengths), batch_size)
+        )
+    return {
+        "examples": len(lengths),
+        "tokens": tokens,
+        "positions": positions,
+        "padding_share": round(1 - tokens / positions, 4) if positions else 0.0,
+        "mean_length": round(tokens / max(len(lengths), 1), 2),
+        "seq_len": seq_len,
+        "mode": mode,
+    }
