@@ -51,7 +51,10 @@ def test_train_writes_a_loadable_model_and_its_records(
     result = cli("run", "smoke", "--run-dir", str(run_dir), *FAST)
     assert result.code == 0, result.err
     assert "corpus     up to date" in result.out and "train      built" in result.out
-    assert "stopped after train" in result.out
+    assert "stopped after eval" in result.out
+    blimp = json.loads((run_dir / "eval" / "blimp.json").read_text())
+    assert blimp["n_pairs"] == 67 * 10 and blimp["protocol"] == "standard"
+    assert result.out.strip().splitlines()[-2].startswith("BLiMP overall ")
     summary = json.loads((run_dir / "train" / "summary.json").read_text())
     assert summary["optimizer_steps"] == 12 == summary["total_steps"]
     assert summary["tokens_seen"] > 12 * 8 * 16  # non-padding tokens of 12 batches of 8

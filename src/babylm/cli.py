@@ -41,6 +41,12 @@ Overrides = Annotated[
 Force = Annotated[bool, typer.Option("--force", help="Redo stages even if up to date.")]
 
 
+def _csv(text: str | None) -> list[str] | None:
+    """``a,b`` -> ["a", "b"]; None or empty -> None."""
+    items = [t.strip() for t in (text or "").split(",") if t.strip()]
+    return items or None
+
+
 def _load(preset: str, overrides: list[str] | None) -> Config:
     return load_config(preset, overrides or [])
 
@@ -122,6 +128,64 @@ def train(
     Multi-process: torchrun --nproc_per_node N -m babylm train PRESET --run-dir DIR
     """
     _run_stages(_load(preset, overrides), run_dir, ["train"], force)
+
+
+@app.command("eval")
+def eval_(
+    target: Annotated[Path, typer.Argument(help="A run folder (its model/) or a model folder.")],
+    out: Annotated[Path | None, typer.Option(help="Results folder [default: RUN/eval].")] = None,
+    tasks: Annotated[str, typer.Option(help="blimp, supplement, or both.")] = "blimp,supplement",
+    per_paradigm: Annotated[
+        int | None, typer.Option(help="Pairs per paradigm (a fixed stratified subset).")
+    ] = None,
+    paradigms: Annotated[str | None, typer.Option(help="Only these BLiMP paradigms.")] = None,
+    terms: Annotated[str | None, typer.Option(help="Only these linguistics terms.")] = None,
+    fields: Annotated[str | None, typer.Option(help="Only these fields.")] = None,
+    pairs_dir: Annotated[
+        Path | None, typer.Option(help="Also score a folder of *.jsonl minimal pairs.")
+    ] = None,
+    protocol: Annotated[str, typer.Option(help="standard or reference.")] = "standard",
+    batch_size: Annotated[int, typer.Option(help="Sentences per forward pass.")] = 64,
+    leading_space: Annotated[
+        bool, typer.Option(help='Score " " + sentence, as lm-eval\'s blimp tasks do.')
+    ] = False,
+) -> None:
+    """Score a model on BLiMP (all 67,000 pairs by default) and the BLiMP supplement."""
+    from babylm import evaluate as ev
+    from babylm.pipeline import print_results
+    from babylm.rundir import staged_output
+
+    model_dir = target / "model" if (target / "model" / "config.json").is_file() else target
+    if not (model_dir / "config.json").is_file():
+        raise BabylmError(f"{target}: neither a run folder nor a Hugging Face model folder")
+    is_run = model_dir != target
+    out_dir = out or (target / "eval" if is_run else Path("runs") / f"eval-{target.name}")
+    if protocol not in ("standard", "reference"):
+        raise BabylmError(f"--protocol: {protocol!r} is not standard or reference")
+    task_pairs: dict[str, list] = {}
+    for task in _csv(tasks) or []:
+        if task == "blimp":
+            task_pairs["blimp"] = ev.blimp_pairs(
+                per_paradigm, _csv(paradigms), _csv(terms), _csv(fields)
+            )
+        elif task == "supplement":
+            task_pairs["supplement"] = ev.supplement_pairs(per_paradigm)
+        else:
+            raise BabylmError(f"--tasks: unknown task {task!r} (known: blimp, supplement)")
+    if pairs_dir is not None:
+        task_pairs[pairs_dir.name] = ev.folder_pairs(pairs_dir)
+    if not task_pairs:
+        raise BabylmError("nothing to evaluate: give --tasks or --pairs-dir")
+    extra: dict = {}
+    summary_path = target / "train" / "summary.json"
+    if is_run and summary_path.is_file():
+        extra["dev_ppl"] = json.loads(summary_path.read_text()).get("best_dev_ppl")
+    with staged_output(out_dir) as tmp:
+        results = ev.evaluate_model(
+            model_dir, tmp, task_pairs, protocol, batch_size, leading_space, extra
+        )
+    typer.echo(f"results -> {out_dir}")
+    print_results(results)
 
 
 @app.command("model-info")

@@ -120,6 +120,8 @@ class EvalConfig:
     """Pairs per paradigm (a deterministic stratified subset); None: all 1,000."""
     protocol: str = "standard"
     batch_size: int = 64
+    leading_space: bool = False
+    """Score " " + sentence, as lm-eval-harness's own blimp tasks do."""
 
 
 @dataclass

@@ -67,6 +67,7 @@ def _run_stage(
             if time.perf_counter() - start > RANK_WAIT_S:
                 raise BabylmError(f"{stage_dir}: rank 0 did not finish the {stage} stage")
             time.sleep(0.5)
+        force = False
     if not force and is_fresh(stage_dir, fp):
         manifest = read_manifest(stage_dir) or {}
         return StageResult(stage, "skipped", stage_dir, time.perf_counter() - start, manifest)
@@ -150,10 +151,68 @@ def run_train(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
     return StageResult("train", "built", stage_dir, time.perf_counter() - start, manifest)
 
 
+def eval_task_pairs(cfg: Config, pairs_dir: Path | None = None) -> dict[str, list]:
+    """The pair sets the eval config asks for (plus a user folder, if given)."""
+    from babylm import evaluate as ev
+
+    tasks: dict[str, list] = {}
+    if "blimp" in cfg.eval.tasks:
+        tasks["blimp"] = ev.blimp_pairs(cfg.eval.per_paradigm)
+    if "supplement" in cfg.eval.tasks:
+        tasks["supplement"] = ev.supplement_pairs(cfg.eval.per_paradigm)
+    if pairs_dir is not None:
+        tasks[pairs_dir.name] = ev.folder_pairs(pairs_dir)
+    return tasks
+
+
+def print_results(results: dict[str, dict[str, Any]]) -> None:
+    from babylm.evaluate import format_table
+
+    for task, res in results.items():
+        if task != "blimp":
+            print(
+                f"{task}: overall {res['overall']:.1%}, macro {res['macro']:.1%}"
+                f" ({res['n_pairs']:,} pairs)"
+            )
+    if "blimp" in results:
+        res = results["blimp"]
+        print(format_table(res))
+        print(f"BLiMP overall {res['overall']:.4f} ({res['n_pairs']:,} pairs)", flush=True)
+
+
+def run_eval(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
+    """Score the run's model on the configured minimal-pair tasks into RUN/eval/."""
+    from babylm import evaluate as ev
+
+    train_manifest = _require(run_dir, "train", "eval")
+    model_dir = run_dir / "model"
+    inputs = {"model/model.safetensors": sha256_file(model_dir / "model.safetensors")}
+    summary = train_manifest.get("summary", {})
+
+    def build(out: Path) -> dict[str, Any]:
+        results = ev.evaluate_model(
+            model_dir,
+            out,
+            eval_task_pairs(cfg),
+            cfg.eval.protocol,
+            cfg.eval.batch_size,
+            cfg.eval.leading_space,
+            extra={"dev_ppl": summary.get("best_dev_ppl"), "run": str(run_dir)},
+        )
+        print_results(results)
+        return {
+            task: {k: res[k] for k in ("overall", "macro", "n_pairs", "protocol")}
+            for task, res in results.items()
+        }
+
+    return _run_stage("eval", run_dir, dataclasses.asdict(cfg.eval), inputs, build, force)
+
+
 STAGE_RUNNERS: dict[str, Callable[[Config, Path, bool], StageResult]] = {
     "corpus": run_corpus,
     "tokenizer": run_tokenizer,
     "train": run_train,
+    "eval": run_eval,
 }
 
 

@@ -1,0 +1,270 @@
+"""Minimal-pair evaluation: BLiMP, the BLiMP supplement or any folder of ``*.jsonl`` pairs.
+
+A pair is correct when log P(good) > log P(bad); a tie counts as half (standard protocol) or
+as wrong (reference protocol). Results are aggregated over pairs (``overall``), over
+paradigms (``macro``), and per paradigm, linguistic term and field with 95% Wilson intervals.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import random
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from babylm import data
+from babylm.errors import BabylmError
+from babylm.rundir import atomic_write_bytes, write_json
+
+
+@dataclass(frozen=True)
+class Pair:
+    task: str
+    paradigm: str
+    pair_id: str
+    good: str
+    bad: str
+    field: str = ""
+    term: str = ""
+
+
+def _subset(rows: list[dict[str, Any]], n: int | None, seed: int, key: str) -> list[int]:
+    """Indices of a deterministic ``n``-row sample (file order kept), the same every time."""
+    if n is None or n >= len(rows):
+        return list(range(len(rows)))
+    return sorted(random.Random(f"{seed}:{key}").sample(range(len(rows)), n))
+
+
+def blimp_pairs(
+    per_paradigm: int | None = None,
+    paradigms: Iterable[str] | None = None,
+    terms: Iterable[str] | None = None,
+    fields: Iterable[str] | None = None,
+    seed: int = 0,
+) -> list[Pair]:
+    """The embedded BLiMP pairs, optionally filtered and subsampled per paradigm."""
+    known = data.blimp_paradigms()
+    wanted = list(paradigms) if paradigms else known
+    for name in wanted:
+        if name not in known:
+            raise BabylmError(f"--paradigms: unknown paradigm {name!r}")
+    pairs = []
+    for name in wanted:
+        rows = data.load_blimp(name)
+        if terms and rows[0]["linguistics_term"] not in terms:
+            continue
+        if fields and rows[0]["field"] not in fields:
+            continue
+        for i in _subset(rows, per_paradigm, seed, name):
+            r = rows[i]
+            pairs.append(
+                Pair(
+                    "blimp",
+                    name,
+                    str(r["pairID"]),
+                    r["sentence_good"],
+                    r["sentence_bad"],
+                    r["field"],
+                    r["linguistics_term"],
+                )
+            )
+    if not pairs:
+        raise BabylmError("no BLiMP pairs match the --paradigms / --terms / --fields filters")
+    return pairs
+
+
+def supplement_pairs(per_paradigm: int | None = None, seed: int = 0) -> list[Pair]:
+    pairs = []
+    for task in data.supplement_tasks():
+        rows = data.load_supplement(task)
+        for i in _subset(rows, per_paradigm, seed, task):
+            r = rows[i]
+            pairs.append(Pair("supplement", task, str(i), r["sentence_good"], r["sentence_bad"]))
+    return pairs
+
+
+def folder_pairs(folder: Path) -> list[Pair]:
+    """Every ``*.jsonl`` file of ``folder`` as a paradigm; a bad line stops with file:line."""
+    files = sorted(folder.glob("*.jsonl"))
+    if not files:
+        raise BabylmError(f"{folder}: no *.jsonl files")
+    pairs = []
+    for path in files:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                good, bad = row["sentence_good"], row["sentence_bad"]
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                what = (
+                    "invalid JSON"
+                    if isinstance(exc, json.JSONDecodeError)
+                    else "no sentence_good/sentence_bad"
+                )
+                raise BabylmError(f"{path}:{number}: {what}") from None
+            if not isinstance(good, str) or not isinstance(bad, str):
+                raise BabylmError(
+                    f"{path}:{number}: sentence_good and sentence_bad must be strings"
+                )
+            pairs.append(
+                Pair(
+                    folder.name,
+                    path.stem,
+                    str(row.get("pairID", number)),
+                    good,
+                    bad,
+                    str(row.get("field", "")),
+                    str(row.get("linguistics_term", "")),
+                )
+            )
+    return pairs
+
+
+def pair_credit(good: float, bad: float, protocol: str) -> float:
+    """1 if good scores higher, 0 if lower; a tie is 0.5 (standard) or 0 (reference)."""
+    if good > bad:
+        return 1.0
+    if good == bad and protocol == "standard":
+        return 0.5
+    return 0.0
+
+
+def wilson_interval(k: float, n: int, z: float = 1.96) -> list[float]:
+    """95% Wilson score interval for k successes out of n."""
+    if n == 0:
+        return [0.0, 1.0]
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
+
+
+def _group(pairs: list[Pair], credit: list[float], key) -> dict[str, dict[str, Any]]:
+    sums: dict[str, list[float]] = defaultdict(list)
+    for pair, c in zip(pairs, credit, strict=True):
+        name = key(pair)
+        if name:
+            sums[name].append(c)
+    return {
+        name: {
+            "acc": round(sum(v) / len(v), 4),
+            "n": len(v),
+            "ci95": wilson_interval(sum(v), len(v)),
+        }
+        for name, v in sorted(sums.items())
+    }
+
+
+def aggregate(pairs: list[Pair], credit: list[float], protocol: str) -> dict[str, Any]:
+    """The results shape of ``eval/*.json``: overall, macro, paradigms, terms, fields."""
+    paradigms = _group(pairs, credit, lambda p: p.paradigm)
+    first = {}
+    for p in pairs:
+        first.setdefault(p.paradigm, p)
+    for name, entry in paradigms.items():
+        entry["field"], entry["term"] = first[name].field, first[name].term
+    return {
+        "overall": round(sum(credit) / len(credit), 4),
+        "macro": round(sum(e["acc"] for e in paradigms.values()) / len(paradigms), 4),
+        "n_pairs": len(pairs),
+        "protocol": protocol,
+        "paradigms": paradigms,
+        "terms": _group(pairs, credit, lambda p: p.term),
+        "fields": _group(pairs, credit, lambda p: p.field),
+    }
+
+
+def write_pairs(path: Path, pairs: list[Pair], good: list[float], bad: list[float]) -> None:
+    """Per-pair log-probabilities, so two runs can be compared pair by pair."""
+    lines = (
+        json.dumps(
+            {
+                "task": p.task,
+                "paradigm": p.paradigm,
+                "pair_id": p.pair_id,
+                "good": round(g, 6),
+                "bad": round(b, 6),
+            }
+        )
+        for p, g, b in zip(pairs, good, bad, strict=True)
+    )
+    atomic_write_bytes(path, gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0))
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """A compact terminal table by field and term, ending with the overall line."""
+    rows = [f"{'field / term':<34} {'acc':>6} {'n':>7}"]
+    for name, entry in results["fields"].items():
+        rows.append(f"{name:<34} {entry['acc']:>6.1%} {entry['n']:>7,}")
+    for name, entry in results["terms"].items():
+        rows.append(f"  {name:<32} {entry['acc']:>6.1%} {entry['n']:>7,}")
+    return "\n".join(rows)
+
+
+def save_results(out_dir: Path, name: str, results: dict[str, Any]) -> None:
+    write_json(out_dir / f"{name}.json", results)
+
+
+def load_causal_lm(model_dir: Path):
+    """A local causal LM in eval mode: safetensors weights only, no remote code, offline."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    if not (model_dir / "config.json").is_file():
+        raise BabylmError(f"{model_dir}: no config.json (not a Hugging Face model folder)")
+    if not list(model_dir.glob("*.safetensors")):
+        raise BabylmError(f"{model_dir}: no *.safetensors weights (only safetensors are loaded)")
+    config = AutoConfig.from_pretrained(str(model_dir))
+    if getattr(config, "is_decoder", True) is False and not config.architectures[0].endswith(
+        "ForCausalLM"
+    ):
+        raise BabylmError(f"{model_dir}: {config.architectures[0]} is not a causal LM")
+    dtype = "auto" if torch.cuda.is_available() else torch.float32  # half precision is slow on CPU
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), use_safetensors=True, dtype=dtype)
+    if torch.cuda.is_available():
+        model = model.to("cuda")
+    return model.eval()
+
+
+def evaluate_model(
+    model_dir: Path,
+    out_dir: Path,
+    task_pairs: dict[str, list[Pair]],
+    protocol: str = "standard",
+    batch_size: int = 64,
+    leading_space: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Score every task's pairs, write ``<task>.json`` and ``pairs.jsonl.gz``; return results."""
+    from transformers import AutoTokenizer
+
+    from babylm.scoring import encode_for_scoring, score_sequences
+
+    tok = AutoTokenizer.from_pretrained(str(model_dir))
+    model = load_causal_lm(model_dir)
+    everything = [p for pairs in task_pairs.values() for p in pairs]
+    texts = [p.good for p in everything] + [p.bad for p in everything]
+    sequences = encode_for_scoring(tok, texts, protocol, leading_space)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    scores = score_sequences(model, sequences, batch_size, pad)
+    good, bad = scores[: len(everything)], scores[len(everything) :]
+    results, start = {}, 0
+    for task, pairs in task_pairs.items():
+        g, b = good[start : start + len(pairs)], bad[start : start + len(pairs)]
+        start += len(pairs)
+        credit = [pair_credit(x, y, protocol) for x, y in zip(g, b, strict=True)]
+        results[task] = aggregate(pairs, credit, protocol) | {
+            "leading_space": leading_space,
+            "model": str(model_dir),
+            **(extra or {}),
+        }
+        save_results(out_dir, task, results[task])
+    write_pairs(out_dir / "pairs.jsonl.gz", everything, good, bad)
+    return results

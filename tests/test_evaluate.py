@@ -1,0 +1,176 @@
+"""Minimal-pair scoring: exact log-probabilities, protocols, aggregation, sets, bad input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import LlamaForCausalLM
+
+from babylm.config import ModelConfig, TokenizerConfig
+from babylm.data import blimp_paradigms
+from babylm.evaluate import Pair, aggregate, blimp_pairs, folder_pairs, pair_credit, wilson_interval
+from babylm.model import llama_config
+from babylm.scoring import encode_for_scoring, score_sequences
+from babylm.tokenizer import save_tokenizer, train_tokenizer
+
+SENTENCES = [
+    "The cat sat on the mat.",
+    "The cats sat on the mat.",
+    "Who did the dog see?",
+    "A",
+    "The cat sat on the mat.",  # a duplicate
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random tiny LLaMA with a real BPE tokenizer, saved as a Hugging Face folder."""
+    folder = tmp_path_factory.mktemp("tiny")
+    corpus = folder / "train.txt"
+    corpus.write_text("\n".join(SENTENCES * 20) + "\n", encoding="utf-8")
+    tok = train_tokenizer(TokenizerConfig(vocab_size=300), corpus, 64)
+    torch.manual_seed(0)
+    shape = ModelConfig(
+        hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, context_length=64
+    )
+    model = LlamaForCausalLM(llama_config(shape, len(tok), 1, 2, 0)).eval()
+    model.save_pretrained(str(folder / "model"))
+    save_tokenizer(tok, folder / "model")
+    return folder / "model"
+
+
+def brute_force(model, ids: list[int]) -> float:
+    """One sentence per forward pass: the definition the batched scorer must match."""
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits[0].double()
+    logprobs = torch.log_softmax(logits, dim=-1)
+    return sum(logprobs[t - 1, ids[t]].item() for t in range(1, len(ids)))
+
+
+def test_batched_scores_equal_one_sentence_at_a_time(tiny_model_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    model = LlamaForCausalLM.from_pretrained(str(tiny_model_dir)).eval()
+    seqs = encode_for_scoring(tok, SENTENCES, "standard")
+    assert all(s[0] == tok.bos_token_id for s in seqs)
+    for batch_size in (1, 2, 64):
+        scores = score_sequences(model, seqs, batch_size=batch_size, progress=False)
+        expected = [brute_force(model, s) for s in seqs]
+        assert scores == pytest.approx(expected, abs=1e-4)
+    assert scores[0] == scores[4]
+    assert scores[3] < 0  # a one-word sentence is scored after <s>
+
+
+def test_reference_protocol_scores_no_first_token(tiny_model_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    seqs = encode_for_scoring(tok, ["A", "The cat sat.", "word " * 300], "reference")
+    assert tok.bos_token_id not in seqs[1]
+    assert len(seqs[2]) == 127
+    model = LlamaForCausalLM.from_pretrained(str(tiny_model_dir)).eval()
+    scores = score_sequences(model, seqs, progress=False)
+    assert scores[0] == 0.0  # one token: nothing is scored
+    assert scores[1] == pytest.approx(brute_force(model, seqs[1]), abs=1e-4)
+    lead = encode_for_scoring(tok, ["The cat"], "standard", leading_space=True)[0]
+    assert tok.convert_ids_to_tokens(lead[1]).startswith("Ġ")
+
+
+def test_ties_count_half_in_the_standard_protocol_only() -> None:
+    assert pair_credit(-1.0, -2.0, "standard") == 1.0
+    assert pair_credit(-2.0, -1.0, "standard") == 0.0
+    assert pair_credit(-1.0, -1.0, "standard") == 0.5
+    assert pair_credit(-1.0, -1.0, "reference") == 0.0
+
+
+def test_aggregate_over_pairs_paradigms_terms_and_fields() -> None:
+    pairs = [Pair("blimp", "p1", str(i), "g", "b", "syntax", "t1") for i in range(3)]
+    pairs += [Pair("blimp", "p2", "0", "g", "b", "semantics", "t2")]
+    res = aggregate(pairs, [1.0, 1.0, 0.5, 0.0], "standard")
+    assert res["overall"] == pytest.approx(2.5 / 4)
+    assert res["macro"] == pytest.approx((2.5 / 3 + 0.0) / 2, abs=1e-4)
+    assert res["paradigms"]["p1"] | {} == {
+        "acc": 0.8333,
+        "n": 3,
+        "ci95": wilson_interval(2.5, 3),
+        "field": "syntax",
+        "term": "t1",
+    }
+    assert res["terms"]["t2"]["acc"] == 0.0 and res["fields"]["syntax"]["n"] == 3
+    low, high = wilson_interval(50, 100)
+    assert low < 0.5 < high and high - low == pytest.approx(0.19, abs=0.01)
+
+
+def test_stratified_subsets_are_fixed_and_complete() -> None:
+    first = blimp_pairs(per_paradigm=5)
+    assert first == blimp_pairs(per_paradigm=5)
+    assert len(first) == 67 * 5 == 5 * len(blimp_paradigms())
+    assert {p.paradigm for p in first} == set(blimp_paradigms())
+    assert blimp_pairs(per_paradigm=5, seed=1) != first
+    assert len(blimp_pairs(paradigms=["adjunct_island"])) == 1000
+    npi = blimp_pairs(per_paradigm=2, terms=["npi_licensing"])
+    assert {p.term for p in npi} == {"npi_licensing"} and len(npi) == 2 * 7
+    assert {p.field for p in blimp_pairs(per_paradigm=1)} == {
+        "morphology",
+        "semantics",
+        "syntax",
+        "syntax_semantics",
+    }
+
+
+def test_malformed_pair_file_names_file_and_line(cli, tmp_path: Path, tiny_model_dir) -> None:
+    folder = tmp_path / "pairs"
+    folder.mkdir()
+    (folder / "mine.jsonl").write_text(
+        '{"sentence_good": "A cat.", "sentence_bad": "A cats."}\n{"sentence_good": "x"}\n'
+    )
+    with pytest.raises(Exception, match=r"mine.jsonl:2: no sentence_good/sentence_bad"):
+        folder_pairs(folder)
+    result = cli(
+        "eval",
+        str(tiny_model_dir),
+        "--tasks",
+        "",
+        "--pairs-dir",
+        str(folder),
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert result.code == 2 and "mine.jsonl:2:" in result.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_eval_command_writes_results(cli, tmp_path: Path, tiny_model_dir: Path) -> None:
+    out = tmp_path / "eval"
+    result = cli(
+        "eval",
+        str(tiny_model_dir),
+        "--out",
+        str(out),
+        "--per-paradigm",
+        "2",
+        "--paradigms",
+        "adjunct_island,passive_1",
+        "--batch-size",
+        "8",
+    )
+    assert result.code == 0, result.err
+    assert result.out.strip().splitlines()[-1].startswith("BLiMP overall ")
+    assert result.out.strip().endswith("(4 pairs)")
+    blimp = json.loads((out / "blimp.json").read_text())
+    assert blimp["n_pairs"] == 4 and set(blimp["paradigms"]) == {"adjunct_island", "passive_1"}
+    supplement = json.loads((out / "supplement.json").read_text())
+    assert supplement["n_pairs"] == 5 * 2
+    rows = [
+        json.loads(x)
+        for x in gzip.decompress((out / "pairs.jsonl.gz").read_bytes()).split(b"\n")
+        if x
+    ]
+    assert len(rows) == 14 and {"good", "bad", "paradigm", "pair_id"} <= rows[0].keys()
+    credit = [pair_credit(r["good"], r["bad"], "standard") for r in rows if r["task"] == "blimp"]
+    assert blimp["overall"] == pytest.approx(sum(credit) / 4, abs=1e-4)
