@@ -14,7 +14,7 @@ from babylm.config import ModelConfig, TokenizerConfig
 from babylm.data import blimp_paradigms
 from babylm.evaluate import Pair, aggregate, blimp_pairs, folder_pairs, pair_credit, wilson_interval
 from babylm.model import llama_config
-from babylm.scoring import encode_for_scoring, score_sequences
+from babylm.scoring import encode_for_scoring, score_pairs, score_sequences
 from babylm.tokenizer import save_tokenizer, train_tokenizer
 
 SENTENCES = [
@@ -64,6 +64,30 @@ def test_batched_scores_equal_one_sentence_at_a_time(tiny_model_dir: Path) -> No
         assert scores == pytest.approx(expected, abs=1e-4)
     assert scores[0] == scores[4]
     assert scores[3] < 0  # a one-word sentence is scored after <s>
+
+
+@pytest.mark.parametrize("protocol", ["standard", "reference"])
+def test_prefix_sharing_scores_equal_the_plain_scorer(tiny_model_dir: Path, protocol: str) -> None:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    model = LlamaForCausalLM.from_pretrained(str(tiny_model_dir)).eval()
+    pairs = [
+        ("The cat sat on the mat.", "The cats sat on the mat."),  # differ in the middle
+        ("Who did the dog see?", "Who did the dog see?"),  # identical
+        ("The cat sat.", "The cat sat on the mat."),  # good is a prefix of bad
+        ("The cat sat on the mat.", "The cat"),  # bad is a prefix of good
+        ("A", "Who"),  # one word each, differing at once
+        ("Dogs bark.", "A cat sat on the mat."),
+    ]
+    goods = encode_for_scoring(tok, [g for g, _ in pairs], protocol)
+    bads = encode_for_scoring(tok, [b for _, b in pairs], protocol)
+    plain = score_sequences(model, goods + bads, progress=False)
+    for batch_size in (1, 4):
+        good, bad = score_pairs(model, goods, bads, batch_size=batch_size, progress=False)
+        assert good == pytest.approx(plain[: len(pairs)], abs=1e-4)
+        assert bad == pytest.approx(plain[len(pairs) :], abs=1e-4)
+    assert good[1] == bad[1]
 
 
 def test_reference_protocol_scores_no_first_token(tiny_model_dir: Path) -> None:

@@ -245,16 +245,15 @@ def evaluate_model(
     """Score every task's pairs, write ``<task>.json`` and ``pairs.jsonl.gz``; return results."""
     from transformers import AutoTokenizer
 
-    from babylm.scoring import encode_for_scoring, score_sequences
+    from babylm.scoring import encode_for_scoring, score_pairs
 
     tok = AutoTokenizer.from_pretrained(str(model_dir))
     model = load_causal_lm(model_dir)
     everything = [p for pairs in task_pairs.values() for p in pairs]
-    texts = [p.good for p in everything] + [p.bad for p in everything]
-    sequences = encode_for_scoring(tok, texts, protocol, leading_space)
+    goods = encode_for_scoring(tok, [p.good for p in everything], protocol, leading_space)
+    bads = encode_for_scoring(tok, [p.bad for p in everything], protocol, leading_space)
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    scores = score_sequences(model, sequences, batch_size, pad)
-    good, bad = scores[: len(everything)], scores[len(everything) :]
+    good, bad = score_pairs(model, goods, bads, batch_size, pad)
     results, start = {}, 0
     for task, pairs in task_pairs.items():
         g, b = good[start : start + len(pairs)], bad[start : start + len(pairs)]

@@ -15,6 +15,7 @@ log-softmax is computed in fp32 whatever the model's dtype.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 
 import torch
@@ -80,3 +81,92 @@ def score_sequences(
         bar.update(len(batch))
     bar.close()
     return [scores.get(tuple(s), 0.0) for s in sequences]
+
+
+def _shared_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+@torch.inference_mode()
+def score_pairs(
+    model: PreTrainedModel,
+    goods: Sequence[Sequence[int]],
+    bads: Sequence[Sequence[int]],
+    batch_size: int = 64,
+    pad_id: int = 0,
+    progress: bool = True,
+) -> tuple[list[float], list[float]]:
+    """Like :func:`score_sequences` for both sentences of each pair, computing their shared
+    prefix once: the good sentence runs in full with a KV cache, and the bad one runs only
+    from where it differs, on the good one's cached prefix (RoPE positions continue from the
+    prefix; the good tokens after it are masked out).
+    """
+    pairs = sorted(
+        {(tuple(g), tuple(b)) for g, b in zip(goods, bads, strict=True)},
+        key=lambda p: len(p[0]),
+        reverse=True,
+    )
+    device = next(model.parameters()).device
+    scores: dict[tuple, tuple[float, float]] = {}
+    bar = tqdm(total=len(pairs), desc="scoring", unit="pair", disable=not progress)
+    for start in range(0, len(pairs), batch_size):
+        batch = pairs[start : start + batch_size]
+        # The bad sentence keeps at least its last token to run, so its continuation is not empty.
+        shared = [min(_shared_prefix(g, b), len(b) - 1) for g, b in batch]
+        g_ids, g_mask = _pad([g for g, _ in batch], pad_id)
+        c_ids, c_mask = _pad([b[n:] for (_, b), n in zip(batch, shared, strict=True)], pad_id)
+        g_ids, g_mask, c_ids, c_mask = (t.to(device) for t in (g_ids, g_mask, c_ids, c_mask))
+        out = model(input_ids=g_ids, attention_mask=g_mask, use_cache=True)
+        g_logp = torch.log_softmax(out.logits[:, :-1].float(), dim=-1)
+        g_picked = g_logp.gather(-1, g_ids[:, 1:].unsqueeze(-1)).squeeze(-1) * g_mask[:, 1:]
+        width = g_ids.shape[1]
+        prefix = torch.tensor(shared, device=device)
+        keep = (torch.arange(width, device=device)[None, :] < prefix[:, None]).long()
+        positions = prefix[:, None] + torch.arange(c_ids.shape[1], device=device)[None, :]
+        cont = model(
+            input_ids=c_ids,
+            attention_mask=torch.cat([keep, c_mask], dim=1),
+            position_ids=positions,
+            use_cache=True,
+            **_cache_kwarg(model, out),
+        )
+        c_logp = torch.log_softmax(cont.logits[:, :-1].float(), dim=-1)
+        c_picked = c_logp.gather(-1, c_ids[:, 1:].unsqueeze(-1)).squeeze(-1) * c_mask[:, 1:]
+        good_totals = g_picked.sum(dim=1).tolist()
+        cont_totals = c_picked.sum(dim=1).tolist()
+        for row, ((g, b), n) in enumerate(zip(batch, shared, strict=True)):
+            if g == b:  # identical token sequences tie exactly, not up to float noise
+                scores[(g, b)] = (good_totals[row], good_totals[row])
+                continue
+            bad_total = cont_totals[row]
+            if n >= 1:  # tokens 1..n-1 are the good one's; token n is predicted from position n-1
+                bad_total += g_picked[row, : n - 1].sum().item()
+                bad_total += g_logp[row, n - 1, b[n]].item()
+            scores[(g, b)] = (good_totals[row], bad_total)
+        bar.update(len(batch))
+    bar.close()
+    result = [scores[(tuple(g), tuple(b))] for g, b in zip(goods, bads, strict=True)]
+    return [g for g, _ in result], [b for _, b in result]
+
+
+def _cache_kwarg(model: PreTrainedModel, out: object) -> dict[str, object]:
+    """transformers 5.x renamed ``past_key_values`` to ``cache`` (argument and output)."""
+    if "cache" in inspect.signature(model.forward).parameters:
+        return {"cache": out.cache}
+    return {"past_key_values": out.past_key_values}
+
+
+def _pad(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids and their attention mask."""
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, seq in enumerate(seqs):
+        ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        mask[row, : len(seq)] = 1
+    return ids, mask

@@ -1,0 +1,36 @@
+"""Copy a run's small result files (never weights) into results/<name>/ for committing.
+
+python scripts/collect_results.py runs/a-26m [results/a-26m]
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+FILES = (
+    "config.yaml",
+    "corpus/manifest.json",
+    "tokenizer/manifest.json",
+    "train/summary.json",
+    "train/metrics.jsonl",
+    "eval/blimp.json",
+    "eval/supplement.json",
+    "eval/pairs.jsonl.gz",
+)
+
+
+def main(run_dir: Path, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in FILES:
+        source = run_dir / name
+        if source.is_file():
+            target = out_dir / name.replace("/manifest.json", "_manifest.json").split("/")[-1]
+            shutil.copyfile(source, target)
+            print(f"{source} -> {target}")
+
+
+if __name__ == "__main__":
+    run = Path(sys.argv[1])
+    main(run, Path(sys.argv[2]) if len(sys.argv) > 2 else Path("results") / run.name)
