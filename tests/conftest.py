@@ -7,8 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
+from transformers import LlamaForCausalLM
 
 from babylm.cli import main
+from babylm.config import ModelConfig, TokenizerConfig
+from babylm.model import llama_config
+from babylm.tokenizer import save_tokenizer, train_tokenizer
 
 
 @dataclass
@@ -64,3 +69,28 @@ def write_babylm_folder(root: Path, repeat: int = 40) -> Path:
 @pytest.fixture
 def babylm_folder(tmp_path: Path) -> Path:
     return write_babylm_folder(tmp_path / "babylm")
+
+
+TINY_SENTENCES = [
+    "The cat sat on the mat.",
+    "The cats sat on the mat.",
+    "Who did the dog see?",
+    "A",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random tiny LLaMA with a real BPE tokenizer, saved as a Hugging Face folder."""
+    folder = tmp_path_factory.mktemp("tiny")
+    corpus = folder / "train.txt"
+    corpus.write_text("\n".join(TINY_SENTENCES * 20) + "\n", encoding="utf-8")
+    tok = train_tokenizer(TokenizerConfig(vocab_size=300), corpus, 64)
+    torch.manual_seed(0)
+    shape = ModelConfig(
+        hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, context_length=64
+    )
+    model = LlamaForCausalLM(llama_config(shape, len(tok), 1, 2, 0)).eval()
+    model.save_pretrained(str(folder / "model"))
+    save_tokenizer(tok, folder / "model")
+    return folder / "model"

@@ -10,12 +10,9 @@ import pytest
 import torch
 from transformers import LlamaForCausalLM
 
-from babylm.config import ModelConfig, TokenizerConfig
 from babylm.data import blimp_paradigms
 from babylm.evaluate import Pair, aggregate, blimp_pairs, folder_pairs, pair_credit, wilson_interval
-from babylm.model import llama_config
 from babylm.scoring import encode_for_scoring, score_pairs, score_sequences
-from babylm.tokenizer import save_tokenizer, train_tokenizer
 
 SENTENCES = [
     "The cat sat on the mat.",
@@ -24,23 +21,6 @@ SENTENCES = [
     "A",
     "The cat sat on the mat.",  # a duplicate
 ]
-
-
-@pytest.fixture(scope="module")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A random tiny LLaMA with a real BPE tokenizer, saved as a Hugging Face folder."""
-    folder = tmp_path_factory.mktemp("tiny")
-    corpus = folder / "train.txt"
-    corpus.write_text("\n".join(SENTENCES * 20) + "\n", encoding="utf-8")
-    tok = train_tokenizer(TokenizerConfig(vocab_size=300), corpus, 64)
-    torch.manual_seed(0)
-    shape = ModelConfig(
-        hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, context_length=64
-    )
-    model = LlamaForCausalLM(llama_config(shape, len(tok), 1, 2, 0)).eval()
-    model.save_pretrained(str(folder / "model"))
-    save_tokenizer(tok, folder / "model")
-    return folder / "model"
 
 
 def brute_force(model, ids: list[int]) -> float:

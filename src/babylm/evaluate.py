@@ -127,10 +127,10 @@ def folder_pairs(folder: Path) -> list[Pair]:
 
 
 def pair_credit(good: float, bad: float, protocol: str) -> float:
-    """1 if good scores higher, 0 if lower; a tie is 0.5 (standard) or 0 (reference)."""
+    """1 if good scores higher, 0 if lower; a tie is 0 under the reference protocol, else 0.5."""
     if good > bad:
         return 1.0
-    if good == bad and protocol == "standard":
+    if good == bad and protocol != "reference":
         return 0.5
     return 0.0
 
@@ -212,25 +212,27 @@ def save_results(out_dir: Path, name: str, results: dict[str, Any]) -> None:
     write_json(out_dir / f"{name}.json", results)
 
 
-def load_causal_lm(model_dir: Path):
-    """A local causal LM in eval mode: safetensors weights only, no remote code, offline."""
+def load_scoring_model(model_dir: Path) -> tuple[Any, str]:
+    """A local model in eval mode and its kind, "causal" or "masked", from its config.
+
+    Safetensors weights only, no remote code, nothing downloaded.
+    """
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM
 
     if not (model_dir / "config.json").is_file():
         raise BabylmError(f"{model_dir}: no config.json (not a Hugging Face model folder)")
     if not list(model_dir.glob("*.safetensors")):
         raise BabylmError(f"{model_dir}: no *.safetensors weights (only safetensors are loaded)")
     config = AutoConfig.from_pretrained(str(model_dir))
-    if getattr(config, "is_decoder", True) is False and not config.architectures[0].endswith(
-        "ForCausalLM"
-    ):
-        raise BabylmError(f"{model_dir}: {config.architectures[0]} is not a causal LM")
+    architecture = (config.architectures or [""])[0]
+    kind = "masked" if architecture.endswith("ForMaskedLM") else "causal"
+    auto = AutoModelForMaskedLM if kind == "masked" else AutoModelForCausalLM
     dtype = "auto" if torch.cuda.is_available() else torch.float32  # half precision is slow on CPU
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), use_safetensors=True, dtype=dtype)
+    model = auto.from_pretrained(str(model_dir), use_safetensors=True, dtype=dtype)
     if torch.cuda.is_available():
         model = model.to("cuda")
-    return model.eval()
+    return model.eval(), kind
 
 
 def evaluate_model(
@@ -241,19 +243,30 @@ def evaluate_model(
     batch_size: int = 64,
     leading_space: bool = False,
     extra: dict[str, Any] | None = None,
+    mlm_variant: str = "within_word_l2r",
 ) -> dict[str, dict[str, Any]]:
-    """Score every task's pairs, write ``<task>.json`` and ``pairs.jsonl.gz``; return results."""
+    """Score every task's pairs, write ``<task>.json`` and ``pairs.jsonl.gz``; return results.
+
+    Causal LMs use ``protocol``; masked LMs are scored by pseudo-log-likelihood
+    (``mlm_variant``), with ties counted half.
+    """
     from transformers import AutoTokenizer
 
-    from babylm.scoring import encode_for_scoring, score_pairs
+    from babylm.scoring import encode_for_scoring, score_masked, score_pairs
 
     tok = AutoTokenizer.from_pretrained(str(model_dir))
-    model = load_causal_lm(model_dir)
+    model, kind = load_scoring_model(model_dir)
     everything = [p for pairs in task_pairs.values() for p in pairs]
-    goods = encode_for_scoring(tok, [p.good for p in everything], protocol, leading_space)
-    bads = encode_for_scoring(tok, [p.bad for p in everything], protocol, leading_space)
-    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    good, bad = score_pairs(model, goods, bads, batch_size, pad)
+    if kind == "masked":
+        protocol = f"pll-{mlm_variant}"
+        texts = [(" " if leading_space else "") + t for p in everything for t in (p.good, p.bad)]
+        scores = score_masked(model, tok, texts, mlm_variant, batch_size)
+        good, bad = scores[0::2], scores[1::2]
+    else:
+        goods = encode_for_scoring(tok, [p.good for p in everything], protocol, leading_space)
+        bads = encode_for_scoring(tok, [p.bad for p in everything], protocol, leading_space)
+        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+        good, bad = score_pairs(model, goods, bads, batch_size, pad)
     results, start = {}, 0
     for task, pairs in task_pairs.items():
         g, b = good[start : start + len(pairs)], bad[start : start + len(pairs)]

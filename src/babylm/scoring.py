@@ -170,3 +170,57 @@ def _pad(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torc
         ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
         mask[row, : len(seq)] = 1
     return ids, mask
+
+
+MLM_VARIANTS = ("within_word_l2r", "original")
+
+
+@torch.inference_mode()
+def score_masked(
+    model: PreTrainedModel,
+    tok: PreTrainedTokenizerBase,
+    sentences: Sequence[str],
+    variant: str = "within_word_l2r",
+    batch_size: int = 64,
+    progress: bool = True,
+) -> list[float]:
+    """Pseudo-log-likelihood of each sentence under a masked LM (Salazar et al., 2020).
+
+    Each token (specials excluded) is masked in turn and its log-probability read at the mask.
+    ``within_word_l2r`` (Kauf & Ivanova, 2023) also masks the later tokens of the same word,
+    so a word split into pieces is not scored from its own remaining pieces.
+    """
+    if variant not in MLM_VARIANTS:
+        raise BabylmError(f"--mlm-variant: {variant!r} is not one of {MLM_VARIANTS}")
+    if tok.mask_token_id is None:
+        raise BabylmError("the tokenizer has no mask token, so pseudo-log-likelihood is undefined")
+    enc = tok(list(sentences), add_special_tokens=True)
+    specials = {tok.pad_token_id, tok.cls_token_id, tok.sep_token_id}
+    rows: list[tuple[int, list[int], int, int]] = []  # (sentence, masked ids, position, target)
+    for index, ids in enumerate(enc["input_ids"]):
+        words = enc.word_ids(index)
+        targets = [j for j, t in enumerate(ids) if t not in specials]
+        for j in targets:
+            masked = list(ids)
+            hide = [j]
+            if variant == "within_word_l2r" and words[j] is not None:
+                hide += [k for k in range(j + 1, targets[-1] + 1) if words[k] == words[j]]
+            for k in hide:
+                masked[k] = tok.mask_token_id
+            rows.append((index, masked, j, ids[j]))
+    rows.sort(key=lambda r: len(r[1]), reverse=True)
+    totals = [0.0] * len(sentences)
+    device = next(model.parameters()).device
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    for start in tqdm(range(0, len(rows), batch_size), desc="PLL", disable=not progress):
+        batch = rows[start : start + batch_size]
+        ids, mask = _pad([r[1] for r in batch], pad)
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        at = torch.tensor([r[2] for r in batch], device=device)
+        picked = logits[torch.arange(len(batch), device=device), at].float().log_softmax(-1)
+        target = torch.tensor([r[3] for r in batch], device=device)
+        for (index, *_), value in zip(
+            batch, picked.gather(1, target[:, None])[:, 0].tolist(), strict=True
+        ):
+            totals[index] += value
+    return totals
