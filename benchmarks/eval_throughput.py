@@ -3,8 +3,8 @@
     python benchmarks/eval_throughput.py [--model runs/a-26m/model] [--per-paradigm 100]
 
 On the same model and a stratified subset (100 pairs per paradigm: 6,700 pairs), times:
-``babylm eval`` as a user runs it (start-up included); the plain length-sorted batched scorer
-(no prefix sharing) in-process; the reference project's loop (one sentence per forward pass)
+``babylm eval`` as a user runs it (start-up included); the same length-sorted batched scorer
+in-process without start-up; the reference project's loop (one sentence per forward pass)
 on a few hundred pairs; and, where installed, ``lm_eval`` on a local task folder scoring
 BOS + sentence (start-up included). Prints pairs/s of each and how many decisions agree with
 ours; the last line is ``speedup_vs_lm_eval <x.xx>``. A figure, not a test.
@@ -172,7 +172,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="babylm-evalbench-") as tmp:
         work = Path(tmp)
         s_ours, ours_scores = ours(args.model, args.per_paradigm, work)
-        report("babylm eval (prefix sharing)", n, s_ours, "start-up included")
+        report("babylm eval", n, s_ours, "start-up included")
         s_plain, plain_scores = plain(args.model, pairs)
         report("plain batched scorer", n, s_plain, agree(ours_scores, plain_scores))
         subset = pairs[:: max(1, n // args.reference_pairs)]

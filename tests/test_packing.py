@@ -63,7 +63,12 @@ def test_sentence_blocks_start_with_bos_at_line_starts(tok: PreTrainedTokenizerF
 def test_reference_mode_is_one_line_per_example_with_overflow(
     tok: PreTrainedTokenizerFast,
 ) -> None:
-    examples = build_examples(raw(), tok, "reference", 16)["train"]["input_ids"]
+    built = build_examples(raw(), tok, "reference", 16)["train"]
+    examples = [
+        [t for t, m in zip(ids, mask, strict=True) if m]
+        for ids, mask in zip(built["input_ids"], built["attention_mask"], strict=True)
+    ]
+    assert all(len(e) == 16 for e in built["input_ids"])  # padded to the longest, as the reference
     assert all(0 < len(e) <= 16 for e in examples)
     # Every window, overflow included, gets the tokenizer's specials (here a <s>), as in HF.
     assert all(e[0] == tok.bos_token_id for e in examples)

@@ -152,6 +152,9 @@ def eval_(
     mlm_variant: Annotated[
         str, typer.Option(help="Masked LMs: within_word_l2r or original PLL.")
     ] = "within_word_l2r",
+    share_prefix: Annotated[
+        bool, typer.Option(help="Score each pair's common prefix once (KV cache).")
+    ] = False,
 ) -> None:
     """Score a model on BLiMP (all 67,000 pairs by default) and the BLiMP supplement."""
     from babylm import evaluate as ev
@@ -185,7 +188,15 @@ def eval_(
         extra["dev_ppl"] = json.loads(summary_path.read_text()).get("best_dev_ppl")
     with staged_output(out_dir) as tmp:
         results = ev.evaluate_model(
-            model_dir, tmp, task_pairs, protocol, batch_size, leading_space, extra, mlm_variant
+            model_dir,
+            tmp,
+            task_pairs,
+            protocol,
+            batch_size,
+            leading_space,
+            extra,
+            mlm_variant,
+            share_prefix,
         )
     typer.echo(f"results -> {out_dir}")
     print_results(results)

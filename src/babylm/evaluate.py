@@ -244,15 +244,17 @@ def evaluate_model(
     leading_space: bool = False,
     extra: dict[str, Any] | None = None,
     mlm_variant: str = "within_word_l2r",
+    share_prefix: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Score every task's pairs, write ``<task>.json`` and ``pairs.jsonl.gz``; return results.
 
     Causal LMs use ``protocol``; masked LMs are scored by pseudo-log-likelihood
-    (``mlm_variant``), with ties counted half.
+    (``mlm_variant``), with ties counted half. ``share_prefix`` computes each pair's common
+    prefix once (same scores; measured slower than plain batching on CPU so far).
     """
     from transformers import AutoTokenizer
 
-    from babylm.scoring import encode_for_scoring, score_masked, score_pairs
+    from babylm.scoring import encode_for_scoring, score_masked, score_pairs, score_sequences
 
     tok = AutoTokenizer.from_pretrained(str(model_dir))
     model, kind = load_scoring_model(model_dir)
@@ -266,7 +268,11 @@ def evaluate_model(
         goods = encode_for_scoring(tok, [p.good for p in everything], protocol, leading_space)
         bads = encode_for_scoring(tok, [p.bad for p in everything], protocol, leading_space)
         pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-        good, bad = score_pairs(model, goods, bads, batch_size, pad)
+        if share_prefix:
+            good, bad = score_pairs(model, goods, bads, batch_size, pad)
+        else:
+            scores = score_sequences(model, goods + bads, batch_size, pad)
+            good, bad = scores[: len(goods)], scores[len(goods) :]
     results, start = {}, 0
     for task, pairs in task_pairs.items():
         g, b = good[start : start + len(pairs)], bad[start : start + len(pairs)]

@@ -3,7 +3,8 @@
 Three modes (``train.packing``):
 
 * ``reference``: one line per example, cut at ``seq_len`` tokens with the overflow kept as
-  further examples, padded per batch: the reference recipe, kept for comparison.
+  further examples, padded to the longest example of each 1,000-line map batch (in practice
+  ``seq_len``): the reference recipe, kept for comparison.
 * ``packed``: lines joined with ``</s>`` into one stream cut into ``seq_len`` blocks
   (the ``group_texts`` of Hugging Face's ``run_clm.py``): no padding at all.
 * ``sentence``: every line becomes ``<s> line </s>`` and whole lines are packed greedily into
@@ -97,25 +98,26 @@ def _sentence(batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int
 def example_stats(ds: Dataset, mode: str, seq_len: int, batch_size: int) -> dict[str, Any]:
     """Token positions and the share of them that is padding.
 
-    Padding is per batch (to the longest example), so for the padded modes this is an
-    estimate from batching the examples in dataset order, which a shuffled batch matches
-    on average.
+    Reference-mode examples are padded when built, so their count is exact. Sentence blocks
+    are padded per batch (to the longest example), so for them this is an estimate from
+    batching the examples in dataset order, which a shuffled batch matches on average.
     """
-    lengths = [len(ids) for ids in ds["input_ids"]]
-    tokens = sum(lengths)
-    if mode == "packed":
-        positions = tokens
+    if "attention_mask" in ds.column_names:
+        masks = ds["attention_mask"]
+        count, tokens, positions = len(masks), sum(map(sum, masks)), sum(map(len, masks))
     else:
+        lengths = [len(ids) for ids in ds["input_ids"]]
+        count, tokens = len(lengths), sum(lengths)
         positions = sum(
             max(lengths[i : i + batch_size]) * len(lengths[i : i + batch_size])
             for i in range(0, len(lengths), batch_size)
         )
     return {
-        "examples": len(lengths),
+        "examples": count,
         "tokens": tokens,
         "positions": positions,
         "padding_share": round(1 - tokens / positions, 4) if positions else 0.0,
-        "mean_length": round(tokens / max(len(lengths), 1), 2),
+        "mean_length": round(tokens / max(count, 1), 2),
         "seq_len": seq_len,
         "mode": mode,
     }
