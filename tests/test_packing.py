@@ -84,7 +84,8 @@ def test_padding_share(tok: PreTrainedTokenizerFast) -> None:
     ref = build_examples(data, tok, "reference", 16)["train"]
     stats = example_stats(ref, "reference", 16, 4)
     assert 0.0 < stats["padding_share"] < 1.0
-    assert stats["tokens"] == sum(len(e) for e in ref["input_ids"])
+    assert stats["tokens"] == sum(sum(m) for m in ref["attention_mask"])
+    assert stats["positions"] == sum(len(e) for e in ref["input_ids"])
 
 
 def test_load_text_drops_empty_lines(tmp_path: Path) -> None:

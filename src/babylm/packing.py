@@ -66,8 +66,20 @@ def build_examples(
 
 
 def _reference(batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int) -> dict:
-    enc = tok(batch["text"], truncation=True, max_length=seq_len, return_overflowing_tokens=True)
-    return {"input_ids": [ids for ids in enc["input_ids"] if ids]}
+    # As the reference did: padding=True inside the batched map pads every example to the
+    # longest of its 1,000-line map batch, which is almost always seq_len.
+    enc = tok(
+        batch["text"],
+        truncation=True,
+        max_length=seq_len,
+        return_overflowing_tokens=True,
+        padding=True,
+    )
+    keep = [i for i, mask in enumerate(enc["attention_mask"]) if any(mask)]
+    return {
+        "input_ids": [enc["input_ids"][i] for i in keep],
+        "attention_mask": [enc["attention_mask"][i] for i in keep],
+    }
 
 
 def _packed(batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int) -> dict:
