@@ -20,6 +20,7 @@ from babylm.pipeline import (
     parse_stages,
     prepare_run,
 )
+from babylm.rundir import process_rank
 
 app = typer.Typer(
     add_completion=False,
@@ -52,6 +53,8 @@ def _load(preset: str, overrides: list[str] | None) -> Config:
 
 
 def _report(result: StageResult) -> None:
+    if process_rank() > 0:  # under torchrun / accelerate launch, rank 0 speaks for all
+        return
     verb = (
         "up to date, skipped" if result.status == "skipped" else f"built in {result.seconds:.1f}s"
     )
