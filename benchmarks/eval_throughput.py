@@ -25,27 +25,8 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from babylm.evaluate import blimp_pairs, pair_credit
+from babylm.evaluate import blimp_pairs, pair_credit, write_lm_eval_tasks
 from babylm.scoring import encode_for_scoring, score_sequences
-
-TASK_YAML = """\
-task: bench_{name}
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    train: {path}
-output_type: multiple_choice
-test_split: train
-doc_to_text: ""
-doc_to_target: 0
-doc_to_choice: "{{{{[sentence_good, sentence_bad]}}}}"
-target_delimiter: ""
-num_fewshot: 0
-metric_list:
-  - metric: acc
-metadata:
-  version: 1.0
-"""
 
 
 def ours(model: Path, per_paradigm: int, work: Path) -> tuple[float, dict]:
@@ -107,18 +88,7 @@ def lm_eval(model_dir: Path, pairs, work: Path) -> tuple[float, dict] | None:
     if not Path(exe).exists():
         return None
     tasks = work / "tasks"
-    tasks.mkdir()
-    by_paradigm: dict[str, list] = {}
-    for p in pairs:
-        by_paradigm.setdefault(p.paradigm, []).append(p)
-    for name, rows in by_paradigm.items():
-        path = tasks / f"{name}.jsonl"
-        path.write_text(
-            "".join(
-                json.dumps({"sentence_good": p.good, "sentence_bad": p.bad}) + "\n" for p in rows
-            )
-        )
-        (tasks / f"{name}.yaml").write_text(TASK_YAML.format(name=name, path=path))
+    by_task = write_lm_eval_tasks(pairs, tasks, "bench_")
     out = work / "lm_eval_out"
     cmd = [
         exe,
@@ -127,7 +97,7 @@ def lm_eval(model_dir: Path, pairs, work: Path) -> tuple[float, dict] | None:
         "--model_args",
         f"pretrained={model_dir},dtype=float32",
         "--tasks",
-        ",".join(f"bench_{n}" for n in by_paradigm),
+        ",".join(by_task),
         "--include_path",
         str(tasks),
         "--batch_size",
@@ -147,7 +117,8 @@ def lm_eval(model_dir: Path, pairs, work: Path) -> tuple[float, dict] | None:
         for line in file.read_text().splitlines():
             sample = json.loads(line)
             (good, _), (bad, _) = (r[0] for r in sample["resps"])
-            key = (name, by_paradigm[name][sample["doc_id"]].pair_id)
+            pair = by_task[f"bench_{name}"][sample["doc_id"]]
+            key = (pair.paradigm, pair.pair_id)
             scores[key] = (float(good), float(bad))  # the samples file may hold strings
     return seconds, scores
 

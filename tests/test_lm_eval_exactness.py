@@ -13,33 +13,12 @@ from pathlib import Path
 import pytest
 
 from babylm import data
-from babylm.evaluate import blimp_pairs, evaluate_model
+from babylm.evaluate import blimp_pairs, evaluate_model, write_lm_eval_tasks
 
 lm_eval = pytest.importorskip("lm_eval")
 
 PARADIGMS = ["anaphor_gender_agreement", "determiner_noun_agreement_2", "wh_island"]
 PER_PARADIGM = 20
-
-TASK_YAML = """\
-task: babylm_check_{name}
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    train: {path}
-output_type: multiple_choice
-test_split: train
-doc_to_text: ""
-doc_to_target: 0
-doc_to_choice: "{{{{[sentence_good, sentence_bad]}}}}"
-target_delimiter: ""
-num_fewshot: 0
-metric_list:
-  - metric: acc
-    aggregation: mean
-    higher_is_better: true
-metadata:
-  version: 1.0
-"""
 
 
 def test_log_likelihoods_and_accuracy_match_lm_eval(
@@ -52,22 +31,12 @@ def test_log_likelihoods_and_accuracy_match_lm_eval(
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     pairs = blimp_pairs(per_paradigm=PER_PARADIGM, paradigms=PARADIGMS)
     tasks = tmp_path / "tasks"
-    tasks.mkdir()
-    for name in PARADIGMS:
-        rows = [p for p in pairs if p.paradigm == name]
-        path = tasks / f"{name}.jsonl"
-        path.write_text(
-            "".join(
-                json.dumps({"sentence_good": p.good, "sentence_bad": p.bad}) + "\n" for p in rows
-            )
-        )
-        (tasks / f"{name}.yaml").write_text(TASK_YAML.format(name=name, path=path))
-
+    names = list(write_lm_eval_tasks(pairs, tasks, "babylm_check_"))
     ours = evaluate_model(tiny_model_dir, tmp_path / "ours", {"blimp": pairs})["blimp"]
     theirs = simple_evaluate(
         model="hf",
         model_args=f"pretrained={tiny_model_dir},dtype=float32",
-        tasks=[f"babylm_check_{n}" for n in PARADIGMS],
+        tasks=names,
         task_manager=TaskManager(include_path=str(tasks)),
         log_samples=True,
         batch_size=8,

@@ -171,20 +171,9 @@ def eval_(
     out_dir = out or (target / "eval" if is_run else Path("runs") / f"eval-{target.name}")
     if protocol not in ("standard", "reference"):
         raise BabylmError(f"--protocol: {protocol!r} is not standard or reference")
-    task_pairs: dict[str, list] = {}
-    for task in _csv(tasks) or []:
-        if task == "blimp":
-            task_pairs["blimp"] = ev.blimp_pairs(
-                per_paradigm, _csv(paradigms), _csv(terms), _csv(fields)
-            )
-        elif task == "supplement":
-            task_pairs["supplement"] = ev.supplement_pairs(per_paradigm)
-        else:
-            raise BabylmError(f"--tasks: unknown task {task!r} (known: blimp, supplement)")
-    if pairs_dir is not None:
-        task_pairs[pairs_dir.name] = ev.folder_pairs(pairs_dir)
-    if not task_pairs:
-        raise BabylmError("nothing to evaluate: give --tasks or --pairs-dir")
+    task_pairs = ev.select_pairs(
+        _csv(tasks) or [], per_paradigm, _csv(paradigms), _csv(terms), _csv(fields), pairs_dir
+    )
     extra: dict = {}
     summary_path = target / "train" / "summary.json"
     if is_run and summary_path.is_file():

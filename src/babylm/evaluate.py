@@ -126,6 +126,76 @@ def folder_pairs(folder: Path) -> list[Pair]:
     return pairs
 
 
+def select_pairs(
+    tasks: Iterable[str],
+    per_paradigm: int | None = None,
+    paradigms: Iterable[str] | None = None,
+    terms: Iterable[str] | None = None,
+    fields: Iterable[str] | None = None,
+    pairs_dir: Path | None = None,
+) -> dict[str, list[Pair]]:
+    """The pair sets to score, by task name: blimp, supplement, and a user folder if given."""
+    selected: dict[str, list[Pair]] = {}
+    for task in tasks:
+        if task == "blimp":
+            selected["blimp"] = blimp_pairs(per_paradigm, paradigms, terms, fields)
+        elif task == "supplement":
+            selected["supplement"] = supplement_pairs(per_paradigm)
+        else:
+            raise BabylmError(f"--tasks: unknown task {task!r} (known: blimp, supplement)")
+    if pairs_dir is not None:
+        selected[pairs_dir.name] = folder_pairs(pairs_dir)
+    if not selected:
+        raise BabylmError("nothing to evaluate: give --tasks or --pairs-dir")
+    return selected
+
+
+LM_EVAL_TASK = """\
+task: {prefix}{name}
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    train: {path}
+output_type: multiple_choice
+test_split: train
+doc_to_text: ""
+doc_to_target: 0
+doc_to_choice: "{{{{[sentence_good, sentence_bad]}}}}"
+target_delimiter: ""
+num_fewshot: 0
+metric_list:
+  - metric: acc
+    aggregation: mean
+    higher_is_better: true
+metadata:
+  version: 1.0
+"""
+
+
+def write_lm_eval_tasks(pairs: list[Pair], folder: Path, prefix: str) -> dict[str, list[Pair]]:
+    """An lm-eval-harness task folder (``--include_path``) with one task per paradigm that
+    scores "" + sentence, i.e. BOS + sentence: our standard protocol. lm-eval's own blimp tasks
+    keep the default " " delimiter instead. Returns the pairs of each task, in document order.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    by_task: dict[str, list[Pair]] = {}
+    for pair in pairs:
+        by_task.setdefault(f"{prefix}{pair.paradigm}", []).append(pair)
+    for task, rows in by_task.items():
+        name = task.removeprefix(prefix)
+        path = folder / f"{name}.jsonl"
+        path.write_text(
+            "".join(
+                json.dumps({"sentence_good": r.good, "sentence_bad": r.bad}) + "\n" for r in rows
+            ),
+            encoding="utf-8",
+        )
+        (folder / f"{name}.yaml").write_text(
+            LM_EVAL_TASK.format(prefix=prefix, name=name, path=path), encoding="utf-8"
+        )
+    return by_task
+
+
 def pair_credit(good: float, bad: float, protocol: str) -> float:
     """1 if good scores higher, 0 if lower; a tie is 0 under the reference protocol, else 0.5."""
     if good > bad:

@@ -151,20 +151,6 @@ def run_train(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
     return StageResult("train", "built", stage_dir, time.perf_counter() - start, manifest)
 
 
-def eval_task_pairs(cfg: Config, pairs_dir: Path | None = None) -> dict[str, list]:
-    """The pair sets the eval config asks for (plus a user folder, if given)."""
-    from babylm import evaluate as ev
-
-    tasks: dict[str, list] = {}
-    if "blimp" in cfg.eval.tasks:
-        tasks["blimp"] = ev.blimp_pairs(cfg.eval.per_paradigm)
-    if "supplement" in cfg.eval.tasks:
-        tasks["supplement"] = ev.supplement_pairs(cfg.eval.per_paradigm)
-    if pairs_dir is not None:
-        tasks[pairs_dir.name] = ev.folder_pairs(pairs_dir)
-    return tasks
-
-
 def print_results(results: dict[str, dict[str, Any]]) -> None:
     from babylm.evaluate import format_table
 
@@ -193,7 +179,7 @@ def run_eval(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
         results = ev.evaluate_model(
             model_dir,
             out,
-            eval_task_pairs(cfg),
+            ev.select_pairs(cfg.eval.tasks, cfg.eval.per_paradigm),
             cfg.eval.protocol,
             cfg.eval.batch_size,
             cfg.eval.leading_space,

@@ -66,13 +66,7 @@ def score_sequences(
     bar = tqdm(total=len(unique), desc="scoring", unit="sent", disable=not progress)
     for start in range(0, len(unique), batch_size):
         batch = unique[start : start + batch_size]
-        width = len(batch[0])
-        ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, seq in enumerate(batch):
-            ids[row, : len(seq)] = torch.tensor(seq)
-            mask[row, : len(seq)] = 1
-        ids, mask = ids.to(device), mask.to(device)
+        ids, mask = (t.to(device) for t in _pad(batch, pad_id))
         logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
         logprobs = torch.log_softmax(logits, dim=-1)
         picked = logprobs.gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
