@@ -1,13 +1,15 @@
 """BLiMP scoring throughput: our scorer, the plain batched scorer, the reference loop, lm-eval.
 
     python benchmarks/eval_throughput.py [--model runs/a-26m/model] [--per-paradigm 100]
+    python benchmarks/eval_throughput.py --full     # babylm eval on all 67,000 pairs
 
 On the same model and a stratified subset (100 pairs per paradigm: 6,700 pairs), times:
-``babylm eval`` as a user runs it (start-up included); the same length-sorted batched scorer
-in-process without start-up; the reference project's loop (one sentence per forward pass)
-on a few hundred pairs; and, where installed, ``lm_eval`` on a local task folder scoring
-BOS + sentence (start-up included). Prints pairs/s of each and how many decisions agree with
-ours; the last line is ``speedup_vs_lm_eval <x.xx>``. A figure, not a test.
+``babylm eval`` as a user runs it (start-up included; the prefix-tree scorer); the plain
+length-sorted batched scorer in-process (model loading included); the reference project's
+loop (one sentence per forward pass) on a few hundred pairs; and, where installed,
+``lm_eval`` on a local task folder scoring BOS + sentence (start-up included). Prints pairs/s
+of each and how many decisions agree with ours; the last line is
+``speedup_vs_lm_eval <x.xx>``. A figure, not a test.
 """
 
 from __future__ import annotations
@@ -29,21 +31,14 @@ from babylm.evaluate import blimp_pairs, pair_credit, write_lm_eval_tasks
 from babylm.scoring import encode_for_scoring, score_sequences
 
 
-def ours(model: Path, per_paradigm: int, work: Path) -> tuple[float, dict]:
-    out = work / "ours"
-    cmd = [
-        sys.executable,
-        "-m",
-        "babylm",
-        "eval",
-        str(model),
-        "--tasks",
-        "blimp",
-        "--per-paradigm",
-        str(per_paradigm),
-        "--out",
-        str(out),
-    ]
+def ours(
+    model: Path, per_paradigm: int | None, work: Path, scorer: str = "tree"
+) -> tuple[float, dict]:
+    out = work / f"ours-{scorer}-{per_paradigm}"
+    cmd = [sys.executable, "-m", "babylm", "eval", str(model), "--tasks", "blimp"]
+    cmd += ["--out", str(out), "--scorer", scorer]
+    if per_paradigm:
+        cmd += ["--per-paradigm", str(per_paradigm)]
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
@@ -135,7 +130,16 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("runs/a-26m/model"))
     parser.add_argument("--per-paradigm", type=int, default=100)
     parser.add_argument("--reference-pairs", type=int, default=300)
+    parser.add_argument(
+        "--full", action="store_true", help="Only time `babylm eval` on all 67,000 pairs."
+    )
     args = parser.parse_args()
+    if args.full:
+        with tempfile.TemporaryDirectory(prefix="babylm-evalbench-") as tmp:
+            seconds, scores = ours(args.model, None, Path(tmp))
+        report("babylm eval, full BLiMP", len(scores), seconds, f"{seconds / 60:.2f} min")
+        print(f"full_blimp_minutes {seconds / 60:.2f}")
+        return
     pairs = blimp_pairs(per_paradigm=args.per_paradigm)
     n = len(pairs)
     threads = torch.get_num_threads()
@@ -145,7 +149,7 @@ def main() -> None:
         s_ours, ours_scores = ours(args.model, args.per_paradigm, work)
         report("babylm eval", n, s_ours, "start-up included")
         s_plain, plain_scores = plain(args.model, pairs)
-        report("plain batched scorer", n, s_plain, agree(ours_scores, plain_scores))
+        report("plain batched scorer, in-process", n, s_plain, agree(ours_scores, plain_scores))
         subset = pairs[:: max(1, n // args.reference_pairs)]
         s_ref = reference_loop(args.model, subset)
         report("reference loop (1 sentence/pass)", len(subset), s_ref)

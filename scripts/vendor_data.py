@@ -36,6 +36,9 @@ def main(shared: Path) -> None:
         _write_xz(OUT / "blimp" / f"{src.stem}.jsonl.xz", text.encode("utf-8"))
     for src in sorted((shared / "blimp_supplement").glob("*.jsonl")):
         _write_xz(OUT / "blimp_supplement" / f"{src.stem}.jsonl.xz", src.read_bytes())
+    for src in sorted((shared / "published").glob("*.*")):
+        if src.suffix in (".csv", ".jsonl"):
+            _write_xz(OUT / "published" / f"{src.name}.xz", src.read_bytes())
 
 
 if __name__ == "__main__":

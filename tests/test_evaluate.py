@@ -12,7 +12,7 @@ from transformers import LlamaForCausalLM
 
 from babylm.data import blimp_paradigms
 from babylm.evaluate import Pair, aggregate, blimp_pairs, folder_pairs, pair_credit, wilson_interval
-from babylm.scoring import encode_for_scoring, score_pairs, score_sequences
+from babylm.scoring import encode_for_scoring, score_sequences, score_tree
 
 SENTENCES = [
     "The cat sat on the mat.",
@@ -47,27 +47,32 @@ def test_batched_scores_equal_one_sentence_at_a_time(tiny_model_dir: Path) -> No
 
 
 @pytest.mark.parametrize("protocol", ["standard", "reference"])
-def test_prefix_sharing_scores_equal_the_plain_scorer(tiny_model_dir: Path, protocol: str) -> None:
+def test_prefix_tree_scores_equal_one_sentence_at_a_time(
+    tiny_model_dir: Path, protocol: str
+) -> None:
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
     model = LlamaForCausalLM.from_pretrained(str(tiny_model_dir)).eval()
-    pairs = [
-        ("The cat sat on the mat.", "The cats sat on the mat."),  # differ in the middle
-        ("Who did the dog see?", "Who did the dog see?"),  # identical
-        ("The cat sat.", "The cat sat on the mat."),  # good is a prefix of bad
-        ("The cat sat on the mat.", "The cat"),  # bad is a prefix of good
-        ("A", "Who"),  # one word each, differing at once
-        ("Dogs bark.", "A cat sat on the mat."),
+    texts = [
+        "The cat sat on the mat.",
+        "The cats sat on the mat.",  # differs in the middle
+        "Who did the dog see?",
+        "Who did the dog see?",  # a duplicate
+        "The cat sat.",
+        "The cat",  # a prefix of others
+        "A",  # one word: after <s> in the standard protocol, nothing to score in the reference
+        "Who",
+        "Dogs bark.",
+        "",  # empty
     ]
-    goods = encode_for_scoring(tok, [g for g, _ in pairs], protocol)
-    bads = encode_for_scoring(tok, [b for _, b in pairs], protocol)
-    plain = score_sequences(model, goods + bads, progress=False)
-    for batch_size in (1, 4):
-        good, bad = score_pairs(model, goods, bads, batch_size=batch_size, progress=False)
-        assert good == pytest.approx(plain[: len(pairs)], abs=1e-4)
-        assert bad == pytest.approx(plain[len(pairs) :], abs=1e-4)
-    assert good[1] == bad[1]
+    seqs = encode_for_scoring(tok, texts, protocol)
+    expected = [brute_force(model, s) if len(s) > 1 else 0.0 for s in seqs]
+    for tokens_per_batch, width in ((1, 1), (16, 8), (4096, 256)):
+        scores = score_tree(model, seqs, tokens_per_batch, width, progress=False)
+        assert scores == pytest.approx(expected, abs=1e-4)
+    assert scores[2] == scores[3]
+    assert scores == pytest.approx(score_sequences(model, seqs, progress=False), abs=1e-4)
 
 
 def test_reference_protocol_scores_no_first_token(tiny_model_dir: Path) -> None:

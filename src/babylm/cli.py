@@ -155,9 +155,12 @@ def eval_(
     mlm_variant: Annotated[
         str, typer.Option(help="Masked LMs: within_word_l2r or original PLL.")
     ] = "within_word_l2r",
-    share_prefix: Annotated[
-        bool, typer.Option(help="Score each pair's common prefix once (KV cache).")
-    ] = False,
+    scorer: Annotated[
+        str, typer.Option(help="tree (each shared prefix once) or plain (whole sentences).")
+    ] = "tree",
+    tokens_per_batch: Annotated[
+        int, typer.Option(help="Prefix-tree nodes per forward pass (tree scorer).")
+    ] = 4096,
 ) -> None:
     """Score a model on BLiMP (all 67,000 pairs by default) and the BLiMP supplement."""
     from babylm import evaluate as ev
@@ -171,6 +174,10 @@ def eval_(
     out_dir = out or (target / "eval" if is_run else Path("runs") / f"eval-{target.name}")
     if protocol not in ("standard", "reference"):
         raise BabylmError(f"--protocol: {protocol!r} is not standard or reference")
+    if scorer not in ("tree", "plain"):
+        raise BabylmError(f"--scorer: {scorer!r} is not tree or plain")
+    if min(batch_size, tokens_per_batch) < 1:
+        raise BabylmError("--batch-size and --tokens-per-batch must be at least 1")
     task_pairs = ev.select_pairs(
         _csv(tasks) or [], per_paradigm, _csv(paradigms), _csv(terms), _csv(fields), pairs_dir
     )
@@ -188,7 +195,8 @@ def eval_(
             leading_space,
             extra,
             mlm_variant,
-            share_prefix,
+            scorer,
+            tokens_per_batch,
         )
     typer.echo(f"results -> {out_dir}")
     print_results(results)

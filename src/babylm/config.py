@@ -32,6 +32,7 @@ KNOWN_SOURCES = (
 REFERENCE_SOURCES = ["simple_wiki", "bnc_spoken", "open_subtitles"]
 PACKING_MODES = ("reference", "packed", "sentence")
 TOKENIZER_STYLES = ("standard", "reference")
+SCORERS = ("tree", "plain")
 STANDARD_SPECIAL_TOKENS = ("<pad>", "<s>", "</s>")
 DEFAULT_PRESET = "a-26m"
 KiB = 1024
@@ -119,7 +120,12 @@ class EvalConfig:
     per_paradigm: int | None = None
     """Pairs per paradigm (a deterministic stratified subset); None: all 1,000."""
     protocol: str = "standard"
+    scorer: str = "tree"
+    """tree: each shared prefix computed once (fastest); plain: length-sorted batches."""
     batch_size: int = 64
+    """Sentences per forward pass (plain scorer, masked LMs)."""
+    tokens_per_batch: int = 4096
+    """Prefix-tree nodes per forward pass (tree scorer)."""
     leading_space: bool = False
     """Score " " + sentence, as lm-eval-harness's own blimp tasks do."""
 
@@ -380,6 +386,9 @@ def validate(cfg: Config) -> None:
     if ev.protocol not in ("standard", "reference"):
         raise BabylmError(f"eval.protocol: {ev.protocol!r} is not standard or reference")
     _positive("eval.batch_size", ev.batch_size)
+    _positive("eval.tokens_per_batch", ev.tokens_per_batch)
+    if ev.scorer not in SCORERS:
+        raise BabylmError(f"eval.scorer: {ev.scorer!r} is not one of {', '.join(SCORERS)}")
 
 
 def _positive(name: str, value: float, allow_zero: bool = False) -> None:

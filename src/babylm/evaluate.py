@@ -314,17 +314,18 @@ def evaluate_model(
     leading_space: bool = False,
     extra: dict[str, Any] | None = None,
     mlm_variant: str = "within_word_l2r",
-    share_prefix: bool = False,
+    scorer: str = "tree",
+    tokens_per_batch: int = 4096,
 ) -> dict[str, dict[str, Any]]:
     """Score every task's pairs, write ``<task>.json`` and ``pairs.jsonl.gz``; return results.
 
-    Causal LMs use ``protocol``; masked LMs are scored by pseudo-log-likelihood
-    (``mlm_variant``), with ties counted half. ``share_prefix`` computes each pair's common
-    prefix once (same scores; measured slower than plain batching on CPU so far).
+    Causal LMs use ``protocol`` and ``scorer`` (``tree`` computes each shared prefix once,
+    ``plain`` runs whole sentences; same scores up to float rounding); masked LMs are scored by
+    pseudo-log-likelihood (``mlm_variant``). Ties count half.
     """
     from transformers import AutoTokenizer
 
-    from babylm.scoring import encode_for_scoring, score_masked, score_pairs, score_sequences
+    from babylm.scoring import encode_for_scoring, score_masked, score_sequences, score_tree
 
     tok = AutoTokenizer.from_pretrained(str(model_dir))
     model, kind = load_scoring_model(model_dir)
@@ -333,16 +334,15 @@ def evaluate_model(
         protocol = f"pll-{mlm_variant}"
         texts = [(" " if leading_space else "") + t for p in everything for t in (p.good, p.bad)]
         scores = score_masked(model, tok, texts, mlm_variant, batch_size)
-        good, bad = scores[0::2], scores[1::2]
     else:
-        goods = encode_for_scoring(tok, [p.good for p in everything], protocol, leading_space)
-        bads = encode_for_scoring(tok, [p.bad for p in everything], protocol, leading_space)
+        texts = [t for p in everything for t in (p.good, p.bad)]
+        seqs = encode_for_scoring(tok, texts, protocol, leading_space)
         pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-        if share_prefix:
-            good, bad = score_pairs(model, goods, bads, batch_size, pad)
+        if scorer == "tree":
+            scores = score_tree(model, seqs, tokens_per_batch, pad_id=pad)
         else:
-            scores = score_sequences(model, goods + bads, batch_size, pad)
-            good, bad = scores[: len(goods)], scores[len(goods) :]
+            scores = score_sequences(model, seqs, batch_size, pad)
+    good, bad = scores[0::2], scores[1::2]
     results, start = {}, 0
     for task, pairs in task_pairs.items():
         g, b = good[start : start + len(pairs)], bad[start : start + len(pairs)]

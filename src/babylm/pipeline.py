@@ -184,6 +184,8 @@ def run_eval(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
             cfg.eval.batch_size,
             cfg.eval.leading_space,
             extra={"dev_ppl": summary.get("best_dev_ppl"), "run": str(run_dir)},
+            scorer=cfg.eval.scorer,
+            tokens_per_batch=cfg.eval.tokens_per_batch,
         )
         print_results(results)
         return {

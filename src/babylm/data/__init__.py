@@ -1,4 +1,5 @@
-"""Embedded data: BabyLM text prefixes, BLiMP and the BLiMP supplement (see DATA.md).
+"""Embedded data: BabyLM text prefixes, BLiMP, the BLiMP supplement and published BLiMP results
+(see DATA.md).
 
 All files are xz-compressed inside the package, so nothing is read from the network or from
 outside the installed package.
@@ -6,7 +7,9 @@ outside the installed package.
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import json
 import lzma
 from importlib import resources
@@ -56,6 +59,48 @@ def supplement_tasks() -> list[str]:
 
 def load_supplement(task: str) -> list[dict[str, Any]]:
     return _read_jsonl_xz(data_root() / "blimp_supplement" / f"{task}.jsonl.xz")
+
+
+BLIMP_PAPER_MODELS = {"ngram": "5-gram", "lstm": "LSTM", "txl": "Transformer-XL", "gpt2": "GPT-2"}
+REFERENCE_MODELS = {"a_26m": "reference 26M (2 MB)", "b_66m": "reference 66M (10 MB)"}
+
+
+@functools.lru_cache(maxsize=1)
+def published_blimp() -> dict[str, dict[str, Any]]:
+    """Published per-paradigm BLiMP accuracies, by display name.
+
+    Each entry: ``paradigms`` (UID -> accuracy), ``source`` (a citation line) and ``protocol``.
+    The BLiMP paper's models and its human agreement cover all 67 paradigms on the full data;
+    the reference models were scored on 200 pairs per paradigm without BOS, ties wrong.
+    """
+    folder = data_root() / "published"
+    paper = "Warstadt et al. (2020), github.com/alexwarstadt/blimp raw_results/summary"
+    rows = _read_jsonl_xz(folder / "models_summary.jsonl.xz")
+    out: dict[str, dict[str, Any]] = {}
+    for key, name in BLIMP_PAPER_MODELS.items():
+        scores = {r["UID"]: r[key] for r in rows if r["UID"] != "overall"}
+        out[name] = {"paradigms": scores, "source": paper, "protocol": "full BLiMP (paper)"}
+    human = _read_csv_xz(folder / "human_validation_summary.csv.xz")
+    known = set(out["GPT-2"]["paradigms"])  # the 2 paradigms dropped from BLiMP are left out
+    out["human"] = {
+        "paradigms": {
+            r["Condition"]: float(r["total_mean"]) for r in human if r["Condition"] in known
+        },
+        "source": paper + " (human validation, mean agreement)",
+        "protocol": "human agreement",
+    }
+    for key, name in REFERENCE_MODELS.items():
+        table = _read_csv_xz(folder / f"reference_{key}_by_paradigm.csv.xz")
+        out[name] = {
+            "paradigms": {r["phenom"]: float(r["acc"]) for r in table},
+            "source": "github.com/egemengulpinar/Llama-BabyLM work/model/results_by_phenom",
+            "protocol": "200 pairs per paradigm, no BOS, ties wrong",
+        }
+    return out
+
+
+def _read_csv_xz(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(lzma.decompress(path.read_bytes()).decode("utf-8"))))
 
 
 def _read_jsonl_xz(path: Path) -> list[dict[str, Any]]:
