@@ -19,6 +19,8 @@ FILES = (
     "eval/supplement.json",
     "eval/pairs.jsonl.gz",
 )
+RENAMED = {"model/README.md": "MODEL_CARD.md"}
+REPORT = ("report.md", "*.png")  # the HTML repeats the PNGs inline: left in the run folder
 
 
 def main(run_dir: Path, out_dir: Path) -> None:
@@ -29,6 +31,16 @@ def main(run_dir: Path, out_dir: Path) -> None:
             target = out_dir / name.replace("/manifest.json", "_manifest.json").split("/")[-1]
             shutil.copyfile(source, target)
             print(f"{source} -> {target}")
+    for name, new in RENAMED.items():
+        if (run_dir / name).is_file():
+            shutil.copyfile(run_dir / name, out_dir / new)
+            print(f"{run_dir / name} -> {out_dir / new}")
+    if (run_dir / "report").is_dir():
+        (out_dir / "report").mkdir(exist_ok=True)
+        for pattern in REPORT:
+            for source in sorted((run_dir / "report").glob(pattern)):
+                shutil.copyfile(source, out_dir / "report" / source.name)
+                print(f"{source} -> {out_dir / 'report' / source.name}")
 
 
 if __name__ == "__main__":

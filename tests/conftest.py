@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,3 +96,19 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model.save_pretrained(str(folder / "model"))
     save_tokenizer(tok, folder / "model")
     return folder / "model"
+
+
+SMOKE_FAST = ["--set", "train.max_steps=12", "--set", "train.eval_steps=6"]
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """``babylm run smoke`` once, all stages (12 steps): the run folder and what it printed."""
+    run_dir = tmp_path_factory.mktemp("smoke") / "run"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            main(["run", "smoke", "--run-dir", str(run_dir), *SMOKE_FAST])
+        except SystemExit as exc:
+            assert not exc.code, out.getvalue()
+    return run_dir, out.getvalue()

@@ -111,3 +111,19 @@ def test_python_dash_m_entry_point() -> None:
         [sys.executable, "-m", "babylm", "--version"], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip().startswith("babylm ")
+
+
+def test_outputs_get_the_usual_permissions(tmp_path: Path) -> None:
+    """Temporary files and folders are private (0600/0700); renamed into place, they must not be."""
+    import os
+
+    from babylm.rundir import atomic_write_text, staged_output
+
+    old = os.umask(0o022)
+    try:
+        with staged_output(tmp_path / "stage") as tmp:
+            atomic_write_text(tmp / "out.json", "{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "stage").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "stage" / "out.json").stat().st_mode & 0o777 == 0o644

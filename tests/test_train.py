@@ -20,7 +20,7 @@ from babylm.checkpoints import checkpoint_problem, latest_good_checkpoint
 from babylm.config import load_config
 from babylm.pipeline import run_corpus, run_tokenizer
 
-FAST = ["--set", "train.max_steps=12", "--set", "train.eval_steps=6"]
+FAST = ["--set", "train.max_steps=12", "--set", "train.eval_steps=6"]  # as SMOKE_FAST
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +46,14 @@ def records(run_dir: Path) -> list[dict]:
 
 
 def test_train_writes_a_loadable_model_and_its_records(
-    cli, run_dir: Path, monkeypatch: pytest.MonkeyPatch
+    cli, smoke_run: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    result = cli("run", "smoke", "--run-dir", str(run_dir), *FAST)
-    assert result.code == 0, result.err
-    assert "corpus     up to date" in result.out and "train      built" in result.out
-    assert "stopped after eval" in result.out
+    run_dir, out = smoke_run
+    for stage in ("corpus", "tokenizer", "train", "eval", "export", "report"):
+        assert f"{stage:<10} built" in out
     blimp = json.loads((run_dir / "eval" / "blimp.json").read_text())
     assert blimp["n_pairs"] == 67 * 10 and blimp["protocol"] == "standard"
-    assert any(line.startswith("BLiMP overall ") for line in result.out.splitlines())
+    assert any(line.startswith("BLiMP overall ") for line in out.splitlines())
     summary = json.loads((run_dir / "train" / "summary.json").read_text())
     assert summary["optimizer_steps"] == 12 == summary["total_steps"]
     assert summary["tokens_seen"] > 12 * 8 * 16  # non-padding tokens of 12 batches of 8

@@ -80,21 +80,16 @@ def run(
     overrides: Overrides = None,
     force: Force = False,
 ) -> None:
-    """Run the pipeline stages in order into the run folder, skipping finished ones."""
+    """Run the pipeline stages in order into the run folder, skipping finished ones.
+
+    corpus -> tokenizer -> train -> eval -> export -> report, then a one-screen summary.
+    """
     cfg = _load(preset, overrides)
-    wanted = parse_stages(stages)
-    missing = [s for s in wanted if s not in STAGE_RUNNERS]
-    if stages is not None and missing:
-        raise BabylmError(
-            f"--stages: {', '.join(missing)} not available in babylm {__version__} yet"
-        )
-    available = [s for s in wanted if s in STAGE_RUNNERS]
-    directory = _run_stages(cfg, run_dir, available, force)
-    if missing:
-        typer.echo(
-            f"stopped after {available[-1]}: the {', '.join(missing)} stages are not available"
-            f" in babylm {__version__} yet. Outputs are in {directory}/"
-        )
+    directory = _run_stages(cfg, run_dir, parse_stages(stages), force)
+    if process_rank() == 0:
+        from babylm.pipeline import run_summary
+
+        typer.echo("\n" + run_summary(directory))
 
 
 @app.command()
@@ -164,12 +159,11 @@ def eval_(
 ) -> None:
     """Score a model on BLiMP (all 67,000 pairs by default) and the BLiMP supplement."""
     from babylm import evaluate as ev
+    from babylm.generate import model_folder
     from babylm.pipeline import print_results
     from babylm.rundir import staged_output
 
-    model_dir = target / "model" if (target / "model" / "config.json").is_file() else target
-    if not (model_dir / "config.json").is_file():
-        raise BabylmError(f"{target}: neither a run folder nor a Hugging Face model folder")
+    model_dir = model_folder(target)
     is_run = model_dir != target
     out_dir = out or (target / "eval" if is_run else Path("runs") / f"eval-{target.name}")
     if protocol not in ("standard", "reference"):
@@ -200,6 +194,75 @@ def eval_(
         )
     typer.echo(f"results -> {out_dir}")
     print_results(results)
+
+
+RunFolder = Annotated[Path, typer.Argument(help="A run folder (runs/<name>).")]
+
+
+def _run_config(run: Path) -> Config:
+    config = run / "config.yaml"
+    if not config.is_file():
+        raise BabylmError(f"{run}: not a run folder (no config.yaml)")
+    return load_config(str(config))
+
+
+@app.command()
+def export(run: RunFolder, force: Force = False) -> None:
+    """Write the model card RUN/model/README.md (every number from the run's files)."""
+    _report(STAGE_RUNNERS["export"](_run_config(run), run, force))
+    typer.echo(f"model card -> {run / 'model' / 'README.md'}")
+
+
+@app.command()
+def report(run: RunFolder, force: Force = False) -> None:
+    """Compare the run with its report.compare folders and the published rows: RUN/report/."""
+    _report(STAGE_RUNNERS["report"](_run_config(run), run, force))
+
+
+@app.command()
+def compare(
+    folders: Annotated[
+        list[Path], typer.Argument(help="Run folders or eval folders (with blimp.json).")
+    ],
+    out: Annotated[Path, typer.Option(help="Where report.md, report.html, *.png go.")] = Path(
+        "runs/compare"
+    ),
+    published: Annotated[
+        bool, typer.Option(help="Show the published rows (BLiMP paper, reference models).")
+    ] = True,
+    title: Annotated[str, typer.Option(help="The report's title.")] = "BLiMP comparison",
+) -> None:
+    """Compare runs side by side, with published rows: tables, plots, a self-contained HTML."""
+    from babylm.report import write_report
+    from babylm.rundir import staged_output
+
+    with staged_output(out) as tmp:
+        result = write_report(folders, tmp, published, title)
+    for name, res in result["runs"].items():
+        typer.echo(f"{name:<30} overall {res['overall']:.1%}  macro {res['macro']:.1%}")
+    typer.echo(f"report -> {out / 'report.html'} ({', '.join(result['files'])})")
+
+
+@app.command()
+def generate(
+    model: Annotated[Path, typer.Argument(help="A run folder or a causal LM folder.")],
+    prompt: Annotated[str, typer.Argument(help="The text to continue.")],
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens to add.")] = 50,
+    temperature: Annotated[float, typer.Option(help="0 for greedy decoding.")] = 1.0,
+    top_k: Annotated[int, typer.Option(help="Sample from the k likeliest (0: all).")] = 50,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling mass.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same text.")] = 0,
+    num_samples: Annotated[int, typer.Option(help="Continuations to print.")] = 1,
+) -> None:
+    """Continue a prompt with model.generate."""
+    from babylm.generate import Sampling
+    from babylm.generate import generate as sample
+
+    sampling = Sampling(max_new_tokens, temperature, top_k, top_p, seed, num_samples)
+    for i, text in enumerate(sample(model, prompt, sampling)):
+        if num_samples > 1:
+            typer.echo(f"--- sample {i + 1}")
+        typer.echo(text)
 
 
 @app.command("model-info")

@@ -131,6 +131,25 @@ class EvalConfig:
 
 
 @dataclass
+class ExportConfig:
+    """The model card written into RUN/model/README.md (export stage)."""
+
+    license: str = "cc-by-sa-4.0"
+    """The card's licence tag. The training text includes CC BY-SA Simple English Wikipedia."""
+    language: str = "en"
+
+
+@dataclass
+class ReportConfig:
+    """The comparison report in RUN/report/ (report stage)."""
+
+    compare: list[str] = field(default_factory=list)
+    """Other run or eval folders to show beside this run."""
+    published: bool = True
+    """Also show the published rows (BLiMP paper models, human agreement, reference models)."""
+
+
+@dataclass
 class Config:
     """A whole run: what ``runs/<name>/config.yaml`` holds."""
 
@@ -141,6 +160,8 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -155,6 +176,8 @@ SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "train": TrainConfig,
     "eval": EvalConfig,
+    "export": ExportConfig,
+    "report": ReportConfig,
 }
 
 

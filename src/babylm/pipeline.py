@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -196,12 +197,110 @@ def run_eval(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
     return _run_stage("eval", run_dir, dataclasses.asdict(cfg.eval), inputs, build, force)
 
 
+def _hash_existing(run_dir: Path, names: list[str]) -> dict[str, str]:
+    return {n: sha256_file(run_dir / n) for n in names if (run_dir / n).is_file()}
+
+
+def run_export(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
+    """Write the model card into RUN/model/README.md and check the folder loads offline."""
+    _require(run_dir, "train", "export")
+    inputs = _hash_existing(run_dir, CARD_INPUTS)
+
+    def build(out: Path) -> dict[str, Any]:
+        from babylm import export
+
+        card = export.build_card(run_dir)
+        atomic_write_text(out / "README.md", card)
+        export.check_loads(run_dir / "model")
+        atomic_write_text(run_dir / "model" / "README.md", card)
+        files = sorted(p.name for p in (run_dir / "model").iterdir())
+        return {"card": "model/README.md", "model_files": files}
+
+    return _run_stage("export", run_dir, dataclasses.asdict(cfg.export), inputs, build, force)
+
+
+CARD_INPUTS = [
+    "config.yaml",
+    "corpus/manifest.json",
+    "tokenizer/manifest.json",
+    "train/summary.json",
+    "model/config.json",
+    "eval/blimp.json",
+    "eval/supplement.json",
+]
+
+
+def run_report(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
+    """Compare the run with ``report.compare`` folders and the published rows: RUN/report/."""
+    _require(run_dir, "eval", "report")
+    others = [Path(p) for p in cfg.report.compare]
+    for other in others:
+        if not other.exists():
+            raise BabylmError(f"report.compare: {other} does not exist")
+    inputs = _hash_existing(run_dir, ["eval/blimp.json", "train/metrics.jsonl"])
+    for other in others:
+        blimp = other / "eval" / "blimp.json" if (other / "eval").is_dir() else other / "blimp.json"
+        if blimp.is_file():
+            inputs[str(other)] = sha256_file(blimp)
+
+    def build(out: Path) -> dict[str, Any]:
+        from babylm.report import write_report
+
+        return write_report([run_dir, *others], out, cfg.report.published, f"BLiMP: {cfg.name}")
+
+    return _run_stage("report", run_dir, dataclasses.asdict(cfg.report), inputs, build, force)
+
+
 STAGE_RUNNERS: dict[str, Callable[[Config, Path, bool], StageResult]] = {
     "corpus": run_corpus,
     "tokenizer": run_tokenizer,
     "train": run_train,
     "eval": run_eval,
+    "export": run_export,
+    "report": run_report,
 }
+
+
+def duration(seconds: float) -> str:
+    """12.3 s, 4.5 min, 1 h 48 min."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{int(seconds // 3600)} h {round(seconds % 3600 / 60):02d} min"
+
+
+def run_summary(run_dir: Path) -> str:
+    """One screen: where each output is, and the run's headline figures."""
+    lines = [f"run folder {run_dir}/"]
+    where = [
+        ("corpus", "corpus/train.txt"),
+        ("tokenizer", "tokenizer/tokenizer.json"),
+        ("model", "model/model.safetensors"),
+        ("model card", "model/README.md"),
+        ("BLiMP results", "eval/blimp.json"),
+        ("pair scores", "eval/pairs.jsonl.gz"),
+        ("report", "report/report.html"),
+        ("TensorBoard", "train/tb"),
+    ]
+    for label, rel in where:
+        if (run_dir / rel).exists():
+            lines.append(f"  {label:<14} {run_dir / rel}")
+    summary = (read_manifest(run_dir / "train") or {}).get("summary", {})
+    if summary:
+        lines.append(
+            f"parameters {summary['parameters']:,} | tokens seen {summary['tokens_seen']:,}"
+            f" | {summary['optimizer_steps']:,} steps | train wall time"
+            f" {duration(summary['wall_time_s'])} | best dev ppl {summary['best_dev_ppl']:.1f}"
+        )
+    blimp_file = run_dir / "eval" / "blimp.json"
+    if blimp_file.is_file():
+        blimp = json.loads(blimp_file.read_text())
+        lines.append(
+            f"BLiMP overall {blimp['overall']:.1%} | macro {blimp['macro']:.1%}"
+            f" | {blimp['n_pairs']:,} pairs | protocol {blimp['protocol']}"
+        )
+    return "\n".join(lines)
 
 
 def parse_stages(text: str | None) -> list[str]:

@@ -51,6 +51,12 @@ def fingerprint(stage: str, settings: Any, inputs: dict[str, str]) -> str:
     return sha256_bytes(json.dumps(payload, sort_keys=True, default=str).encode("utf-8"))
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,6 +66,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; a plain open() would not
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -105,6 +112,7 @@ def staged_output(stage_dir: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700
     old = parent / f".{stage_dir.name}.old"
     shutil.rmtree(old, ignore_errors=True)
     if stage_dir.exists():

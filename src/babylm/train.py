@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import platform
 import resource
 import shutil
 import time
@@ -440,5 +441,19 @@ def _summary(
         "world_size": trainer.args.world_size,
         "precision": precision,
         "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "hardware": _hardware_name(),
         "torch_threads": torch.get_num_threads(),
     }
+
+
+def _hardware_name() -> str:
+    """The accelerator's or the CPU's model name, for the summary and the model card."""
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -1,0 +1,287 @@
+"""The model card: RUN/model/README.md, every number read from the run's own files.
+
+The card follows the reference model card's sections (description, architecture, training
+data, training procedure, evaluation, usage, limitations) and carries Hugging Face metadata
+with a model-index, so the folder can be pushed to the Hub as it is. Nothing in it is typed
+by hand: if a figure is not in the run folder, the card says so instead of inventing it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from babylm import __version__
+from babylm.errors import BabylmError
+
+TAGS = ["babylm", "llama", "causal-lm", "small-model"]
+
+
+def read_run(run_dir: Path) -> dict[str, Any]:
+    """The run's files the card is built from; eval results are optional."""
+    paths = {
+        "config": run_dir / "config.yaml",
+        "corpus": run_dir / "corpus" / "manifest.json",
+        "tokenizer": run_dir / "tokenizer" / "manifest.json",
+        "summary": run_dir / "train" / "summary.json",
+        "model_config": run_dir / "model" / "config.json",
+    }
+    missing = [str(p) for p in paths.values() if not p.is_file()]
+    if missing:
+        raise BabylmError(
+            f"{missing[0]}: missing; run the corpus, tokenizer and train stages first"
+        )
+    run: dict[str, Any] = {"config": yaml.safe_load(paths.pop("config").read_text())}
+    run |= {key: json.loads(path.read_text()) for key, path in paths.items()}
+    for task in ("blimp", "supplement"):
+        path = run_dir / "eval" / f"{task}.json"
+        run[task] = json.loads(path.read_text()) if path.is_file() else None
+    return run
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def card_metadata(run: dict[str, Any], repo_name: str) -> ModelCardData:
+    """Hub metadata: language, licence, tags, pipeline, and a model-index with BLiMP."""
+
+    export = run["config"].get("export", {})
+    results = []
+    if run["blimp"]:
+        blimp = run["blimp"]
+        results.append(
+            EvalResult(
+                task_type="text-generation",
+                task_name="Minimal-pair acceptability (BLiMP)",
+                dataset_type="nyu-mll/blimp",
+                dataset_name=f"BLiMP ({blimp['n_pairs']:,} pairs)",
+                metric_type="accuracy",
+                metric_name="BLiMP accuracy (%)",
+                metric_value=round(100 * blimp["overall"], 2),
+            )
+        )
+    data = ModelCardData(
+        language=export.get("language", "en"),
+        license=export.get("license", "cc-by-sa-4.0"),
+        library_name="transformers",
+        pipeline_tag="text-generation",
+        tags=TAGS,
+        model_name=repo_name,
+        eval_results=results or None,
+    )
+    return data
+
+
+def build_card(run_dir: Path) -> str:
+    """The whole README.md text: YAML metadata, then the sections."""
+    run = read_run(run_dir)
+    name = run["config"]["name"]
+    meta = card_metadata(run, name)
+    body = "\n".join(
+        [
+            f"# {name}",
+            "",
+            _description(run),
+            _architecture(run),
+            _training_data(run),
+            _training_procedure(run),
+            _evaluation(run),
+            _usage(),
+            _limitations(run),
+        ]
+    )
+    return str(ModelCard(f"---\n{meta.to_yaml()}\n---\n\n{body}"))
+
+
+def _description(run: dict[str, Any]) -> str:
+    cfg, s = run["config"], run["summary"]
+    return (
+        f"{cfg.get('description', '').strip()}\n\n"
+        f"A LLaMA-style causal language model with {s['parameters']:,} parameters, trained from"
+        f" scratch on {run['corpus']['train']['bytes']:,} bytes of BabyLM text with"
+        f" babylm {run['corpus'].get('babylm_version', __version__)}"
+        f" (preset `{cfg['name']}`).\n"
+    )
+
+
+def _architecture(run: dict[str, Any]) -> str:
+    mc, s = run["model_config"], run["summary"]
+    rows = [
+        ("architecture", ", ".join(mc.get("architectures", ["LlamaForCausalLM"]))),
+        ("hidden size", mc["hidden_size"]),
+        ("layers", mc["num_hidden_layers"]),
+        ("attention heads", mc["num_attention_heads"]),
+        ("key/value heads", mc.get("num_key_value_heads", mc["num_attention_heads"])),
+        ("MLP intermediate size", mc["intermediate_size"]),
+        ("context length", mc["max_position_embeddings"]),
+        ("vocabulary", mc["vocab_size"]),
+        ("tied input/output embeddings", mc.get("tie_word_embeddings", False)),
+        ("parameters", f"{s['parameters']:,}"),
+        ("non-embedding parameters", f"{s['non_embedding_parameters']:,}"),
+    ]
+    return "## Architecture\n\n" + _table(["", "value"], rows) + "\n"
+
+
+def _training_data(run: dict[str, Any]) -> str:
+    corpus, tok = run["corpus"], run["tokenizer"]
+    settings, train = corpus["settings"], corpus["train"]
+    rows = [
+        (name, f"{src['raw_bytes']:,}", f"{src['bytes']:,}", f"{src['lines']:,}", src["origin"])
+        for name, src in train["sources"].items()
+    ]
+    rows.append(("**total**", "", f"{train['bytes']:,}", f"{train['lines']:,}", ""))
+    cleaning = (
+        "cleaned after cutting: Unicode NFKC, whitespace, wiki headers, empty lines"
+        if settings.get("clean")
+        else "not cleaned"
+    )
+    return (
+        "## Training data\n\n"
+        f"{settings['mixing']}: the sources are cut into {settings['chunk_bytes']:,}-byte chunks"
+        f" (at line ends) and interleaved, {settings['total_bytes']:,} bytes in all ({cleaning})."
+        f" Source data: `{settings['data_dir']}` ({settings['train_split']}).\n\n"
+        + _table(["source", "raw bytes", "bytes after cleaning", "lines", "from"], rows)
+        + f"\n\nDev text for model selection: {corpus['dev']['bytes']:,} bytes,"
+        f" {corpus['dev']['lines']:,} lines, from the BabyLM dev split.\n\n"
+        f"Tokenizer: byte-level BPE ({tok['style']} style), {tok['vocab_size']:,} tokens,"
+        f" trained on the training text; `{tok['special_tokens']['bos']['token']}` starts"
+        " every sequence.\n"
+    )
+
+
+def _training_procedure(run: dict[str, Any]) -> str:
+    t, s = run["config"]["train"], run["summary"]
+    hours = s["wall_time_s"] / 3600
+    rows = [
+        ("optimizer", f"AdamW, lr {t['lr']:g}, weight decay {t.get('weight_decay', 0):g}"),
+        ("schedule", f"{t['lr_scheduler']}, {s['warmup_steps']} warm-up steps"),
+        ("batch", f"{t['batch_size']} x {t['grad_accum']} accumulation x {_procs(s)}"),
+        (
+            "sequences",
+            f"{s['packing']} packing, {s['seq_len']} tokens, {s['padding_share']:.1%} padding",
+        ),
+        ("epochs", f"{s['epochs']:g}"),
+        ("optimizer steps", f"{s['optimizer_steps']:,}"),
+        ("tokens seen", f"{s['tokens_seen']:,}"),
+        ("precision", s["precision"]),
+        ("hardware", _hardware(s)),
+        ("wall time", f"{s['wall_time_s']:,.0f} s ({hours:.2f} h)"),
+        ("best dev loss / perplexity", f"{s['best_dev_loss']:.4f} / {s['best_dev_ppl']:.1f}"),
+        ("selected checkpoint", s["best_checkpoint"]),
+    ]
+    return (
+        "## Training procedure\n\nHugging Face `Trainer`, settings from the run's resolved"
+        " `config.yaml`, figures from `train/summary.json`:\n\n"
+        + _table(["", "value"], rows)
+        + "\n"
+    )
+
+
+def _procs(s: dict[str, Any]) -> str:
+    return f"{s['world_size']} process" + ("es" if s["world_size"] > 1 else "")
+
+
+def _hardware(s: dict[str, Any]) -> str:
+    what = s.get("hardware") or s["device"]  # runs before babylm 0.2 recorded only the device
+    if s["device"] == "cpu":
+        return f"{what}, {s['torch_threads']} threads"
+    return f"{what} x {s['world_size']}"
+
+
+def _evaluation(run: dict[str, Any]) -> str:
+    blimp = run["blimp"]
+    if not blimp:
+        return "## Evaluation\n\nThis run has not been evaluated (`babylm eval RUN`).\n"
+    lead = " after a leading space" if blimp.get("leading_space") else ""
+    protocol = (
+        "sum of token log-probabilities of each sentence after a BOS token, fp32, a tie counts half"
+        if blimp["protocol"] == "standard"
+        else blimp["protocol"]
+    )
+    paradigms = sorted(blimp["paradigms"].items(), key=lambda kv: kv[1]["acc"])
+    fields = [(f, pct(v["acc"]), f"{v['n']:,}") for f, v in sorted(blimp["fields"].items())]
+    text = [
+        "## Evaluation\n",
+        f"**BLiMP: {pct(blimp['overall'])}** over {blimp['n_pairs']:,} minimal pairs"
+        f" (macro over paradigms {pct(blimp['macro'])}); protocol `{blimp['protocol']}`:"
+        f" {protocol}{lead}.\n",
+        _table(["field", "accuracy", "pairs"], fields) + "\n",
+        "Strongest paradigms: "
+        + ", ".join(f"{k} {pct(v['acc'])}" for k, v in reversed(paradigms[-3:]))
+        + ".  \nWeakest paradigms: "
+        + ", ".join(f"{k} {pct(v['acc'])}" for k, v in paradigms[:3])
+        + ".\n",
+    ]
+    if run["supplement"]:
+        sup = run["supplement"]
+        text.append(
+            f"BLiMP supplement (BabyLM): {pct(sup['overall'])} over {sup['n_pairs']:,} pairs.\n"
+        )
+    if blimp.get("dev_ppl"):
+        text.append(f"Dev perplexity: {blimp['dev_ppl']:.1f}.\n")
+    return "\n".join(text)
+
+
+def _usage() -> str:
+    return """## Usage
+
+```python
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+path = "."  # this folder, or its Hub name
+tok = AutoTokenizer.from_pretrained(path)
+model = AutoModelForCausalLM.from_pretrained(path).eval()
+
+prompt = tok.bos_token + "Once upon a time"
+inputs = tok(prompt, return_tensors="pt", add_special_tokens=False)
+out = model.generate(**inputs, max_new_tokens=30, do_sample=True, top_k=50,
+                     pad_token_id=tok.pad_token_id)
+print(tok.decode(out[0], skip_special_tokens=True))
+
+# log P(sentence), as BLiMP is scored: every token after <s>
+text = tok.bos_token + "The cats sleep."
+ids = tok(text, return_tensors="pt", add_special_tokens=False).input_ids
+with torch.no_grad():
+    logp = model(ids).logits[0, :-1].float().log_softmax(-1)
+print(logp.gather(-1, ids[0, 1:, None]).sum().item())
+```
+
+Or with the toolkit: `babylm generate . "Once upon a time"` and `babylm eval .`.
+"""
+
+
+def _limitations(run: dict[str, Any]) -> str:
+    words = run["corpus"]["train"].get("words")
+    size = f"about {words:,} words" if words else "a few MB of text"
+    return (
+        "## Limitations\n\n"
+        f"A research model trained on {size} of English (encyclopedia text for children, spoken"
+        " British English, film subtitles): it knows little about the world, writes fluent-looking"
+        " but often meaningless text, and reflects the biases of its sources. It is meant for"
+        " studying data-efficient language learning, not for any application.\n"
+    )
+
+
+def _table(header: list[str], rows: list[tuple]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def check_loads(model_dir: Path) -> None:
+    """The folder must load with the Auto classes, offline and from safetensors only."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+        AutoModelForCausalLM.from_pretrained(
+            str(model_dir), local_files_only=True, use_safetensors=True
+        )
+    except (OSError, ValueError) as err:
+        raise BabylmError(f"{model_dir}: does not load with the Auto classes ({err})") from err
