@@ -183,3 +183,31 @@ def test_eval_command_writes_results(cli, tmp_path: Path, tiny_model_dir: Path) 
     assert len(rows) == 14 and {"good", "bad", "paradigm", "pair_id"} <= rows[0].keys()
     credit = [pair_credit(r["good"], r["bad"], "standard") for r in rows if r["task"] == "blimp"]
     assert blimp["overall"] == pytest.approx(sum(credit) / 4, abs=1e-4)
+
+
+def test_prefix_tree_works_for_gpt2_and_falls_back_where_it_cannot(
+    tiny_model_dir: Path, recwarn: pytest.WarningsRecorder
+) -> None:
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    seqs = encode_for_scoring(tok, ["The cat sat on the mat.", "The cats sat on the mat.", "A"])
+    torch.manual_seed(0)
+    gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=2, n_head=2)).eval()
+    expected = [brute_force(gpt2, s) for s in seqs]
+    assert score_tree(gpt2, seqs, progress=False) == pytest.approx(expected, abs=1e-4)
+    assert not recwarn.list
+
+    class Scaled(LlamaForCausalLM):
+        """Logits that are not head(body(x)) (a logit scale, as some models have): the tree
+        scorer must notice and step aside."""
+
+        def forward(self, *args, **kwargs):
+            out = super().forward(*args, **kwargs)
+            out.logits = 4.0 * out.logits
+            return out
+
+    capped = Scaled.from_pretrained(str(tiny_model_dir)).eval()
+    with pytest.warns(UserWarning, match="using the plain scorer"):
+        scores = score_tree(capped, seqs, progress=False)
+    assert scores == pytest.approx([brute_force(capped, s) for s in seqs], abs=1e-4)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing as mp
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -102,6 +103,13 @@ def score_tree(
     batches: on 2 cores that is 1.2x faster than one process with 2 threads, because the
     small matrix products and the elementwise work scale badly across threads.
     """
+    if not _tree_matches_plain(model, sequences, pad_id):
+        warnings.warn(
+            f"{type(model).__name__}: the prefix-tree scorer does not reproduce this model's"
+            " own logits (a custom head or attention?); using the plain scorer",
+            stacklevel=2,
+        )
+        return score_sequences(model, sequences, pad_id=pad_id, progress=progress)
     rows = pack_prefix_trees(sequences, width)
     device = next(model.parameters()).device
     per_batch = max(1, tokens_per_batch // max([1, *(len(r.ids) for r in rows)]))
@@ -135,6 +143,30 @@ def score_tree(
         bar.close()
     by_key = {tuple(sequences[i]): v for i, v in by_index.items()}
     return [by_key.get(tuple(s), 0.0) for s in sequences]
+
+
+def _tree_matches_plain(
+    model: PreTrainedModel, sequences: Sequence[Sequence[int]], pad_id: int
+) -> bool:
+    """Score a few sentences both ways first: the tree scorer calls the model's body and head
+    itself, which is only right for models whose logits are ``head(body(x))`` and whose
+    attention honours a custom 4D mask (Llama, GPT-2, OPT, ...; not, e.g., soft-capped heads).
+    """
+    sample = [s for s in sequences if len(s) > 1][:8]
+    if not sample:
+        return True
+    plain = score_sequences(model, sample, pad_id=pad_id, progress=False)
+    _SHARED["model"] = (
+        model.base_model,
+        model.get_output_embeddings(),
+        pad_id,
+        next(model.parameters()).device,
+    )
+    try:
+        scored = _score_batch(pack_prefix_trees(sample, 128))
+    finally:
+        _SHARED.clear()
+    return all(abs(v - plain[i]) <= 1e-3 * (1 + abs(plain[i])) for i, v in scored.items())
 
 
 _SHARED: dict[str, tuple] = {}  # what forked workers inherit: (body, head, pad id, device)

@@ -1,0 +1,97 @@
+"""Print RESULTS.md's experiment table from the committed results/<run>/ folders.
+
+    python scripts/results_table.py [results/a-26m results/a-26m-plus ...]
+
+One row per run: its config diff against the a-26m preset, parameters, tokens seen, wall time,
+best dev loss, BLiMP overall and macro (with the number of pairs) and per field, and the
+command that reproduces it. Every figure is read from the run's files.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from babylm.config import load_config
+
+BASE = "a-26m"
+IGNORED = {"name", "description"}
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out |= flatten(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def config_diff(config: dict[str, Any]) -> dict[str, Any]:
+    base = flatten(load_config(BASE).to_dict())
+    mine = flatten(config)
+    return {
+        k: v
+        for k, v in mine.items()
+        if k not in IGNORED
+        and not k.startswith(("eval.", "report.", "export."))
+        and base.get(k) != v
+    }
+
+
+def row(folder: Path) -> list[str]:
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    summary = json.loads((folder / "summary.json").read_text())
+    blimp = json.loads((folder / "blimp.json").read_text())
+    diff = config_diff(config)
+    sets = " ".join(f"--set {k}={_value(v)}" for k, v in diff.items())
+    preset = config["name"]
+    command = (
+        f"`babylm run {preset}`" if preset != BASE or not diff else f"`babylm run {BASE} {sets}`"
+    )
+    fields = ", ".join(f"{k} {100 * v['acc']:.1f}" for k, v in sorted(blimp["fields"].items()))
+    return [
+        f"[{folder.name}]({folder.as_posix()}/)",
+        "; ".join(f"{k}={_value(v)}" for k, v in diff.items()) or "(the a-26m preset)",
+        f"{summary['parameters'] / 1e6:.2f}M",
+        f"{summary['tokens_seen'] / 1e6:.2f}M",
+        f"{summary['wall_time_s'] / 60:.0f} min",
+        f"{summary['best_dev_loss']:.3f}",
+        f"**{100 * blimp['overall']:.1f}** / {100 * blimp['macro']:.1f} ({blimp['n_pairs']:,})",
+        fields,
+        command,
+    ]
+
+
+def _value(v: Any) -> str:
+    return ",".join(map(str, v)) if isinstance(v, list) else str(v)
+
+
+def main(folders: list[Path]) -> None:
+    header = [
+        "run",
+        "config diff vs a-26m",
+        "params",
+        "tokens seen",
+        "wall time",
+        "best dev loss",
+        "BLiMP overall / macro (pairs)",
+        "per field",
+        "reproduce",
+    ]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for folder in folders:
+        print("| " + " | ".join(row(folder)) + " |")
+
+
+if __name__ == "__main__":
+    args = [Path(a) for a in sys.argv[1:]] or sorted(
+        p for p in Path("results").iterdir() if (p / "blimp.json").is_file()
+    )
+    main(args)
