@@ -160,3 +160,17 @@ def test_run_ends_with_a_one_screen_summary(smoke_run: tuple[Path, str]) -> None
     assert "BLiMP overall" in tail and "macro" in tail
     assert str(run_dir / "model" / "README.md") in tail
     assert str(run_dir / "report" / "report.html") in tail
+
+
+def test_the_cards_usage_code_runs_as_written(
+    smoke_run: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    run_dir, _ = smoke_run
+    _, body = card_parts((run_dir / "model" / "README.md").read_text())
+    code = body.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(run_dir / "model")  # the card says: path = "." (this folder)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("Once upon a time")
+    assert float(printed[-1]) < 0  # a log-probability

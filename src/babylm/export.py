@@ -240,8 +240,9 @@ model = AutoModelForCausalLM.from_pretrained(path).eval()
 
 prompt = tok.bos_token + "Once upon a time"
 inputs = tok(prompt, return_tensors="pt", add_special_tokens=False)
-out = model.generate(**inputs, max_new_tokens=30, do_sample=True, top_k=50,
-                     pad_token_id=tok.pad_token_id)
+out = model.generate(
+    **inputs, max_new_tokens=30, do_sample=True, top_k=50, pad_token_id=tok.pad_token_id
+)
 print(tok.decode(out[0], skip_special_tokens=True))
 
 # log P(sentence), as BLiMP is scored: every token after <s>
