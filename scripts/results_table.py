@@ -16,10 +16,11 @@ from typing import Any
 
 import yaml
 
-from babylm.config import load_config
+from babylm.config import list_presets, load_config
 
 BASE = "a-26m"
 IGNORED = {"name", "description"}
+SKIPPED = ("report.", "export.")
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -32,28 +33,30 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def config_diff(config: dict[str, Any]) -> dict[str, Any]:
-    base = flatten(load_config(BASE).to_dict())
-    mine = flatten(config)
+def config_diff(config: dict[str, Any], preset: str, with_eval: bool = False) -> dict[str, Any]:
+    base = flatten(load_config(preset).to_dict())
+    skipped = SKIPPED if with_eval else (*SKIPPED, "eval.")
     return {
         k: v
-        for k, v in mine.items()
-        if k not in IGNORED
-        and not k.startswith(("eval.", "report.", "export."))
-        and base.get(k) != v
+        for k, v in flatten(config).items()
+        if k not in IGNORED and not k.startswith(skipped) and base.get(k) != v
     }
+
+
+def reproduce(config: dict[str, Any]) -> str:
+    """``babylm run PRESET --set ...`` from the preset closest to the run's resolved config."""
+    preset = min(list_presets(), key=lambda p: len(config_diff(config, p, with_eval=True)))
+    diff = config_diff(config, preset, with_eval=True)
+    sets = "".join(f" --set {k}={_value(v)}" for k, v in diff.items())
+    run_dir = "" if config["name"] == preset else f" --run-dir runs/{config['name']}"
+    return f"`babylm run {preset}{run_dir}{sets}`"
 
 
 def row(folder: Path) -> list[str]:
     config = yaml.safe_load((folder / "config.yaml").read_text())
     summary = json.loads((folder / "summary.json").read_text())
     blimp = json.loads((folder / "blimp.json").read_text())
-    diff = config_diff(config)
-    sets = " ".join(f"--set {k}={_value(v)}" for k, v in diff.items())
-    preset = config["name"]
-    command = (
-        f"`babylm run {preset}`" if preset != BASE or not diff else f"`babylm run {BASE} {sets}`"
-    )
+    diff = config_diff(config, BASE)
     fields = ", ".join(f"{k} {100 * v['acc']:.1f}" for k, v in sorted(blimp["fields"].items()))
     return [
         f"[{folder.name}]({folder.as_posix()}/)",
@@ -64,7 +67,7 @@ def row(folder: Path) -> list[str]:
         f"{summary['best_dev_loss']:.3f}",
         f"**{100 * blimp['overall']:.1f}** / {100 * blimp['macro']:.1f} ({blimp['n_pairs']:,})",
         fields,
-        command,
+        reproduce(config),
     ]
 
 
