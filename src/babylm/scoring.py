@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing as mp
+import sys
 import warnings
 from collections.abc import Sequence
 
@@ -117,8 +118,8 @@ def score_tree(
     if workers is None:
         workers = torch.get_num_threads() if device.type == "cpu" else 1
     workers = min(workers, len(batches))
-    if "fork" not in mp.get_all_start_methods() or device.type != "cpu":
-        workers = 1
+    if not sys.platform.startswith("linux") or device.type != "cpu":
+        workers = 1  # forking a process that holds torch is only safe on Linux
     _keep_freed_memory()
     bar = tqdm(
         total=sum(len(r.ends) for r in rows), desc="scoring", unit="sent", disable=not progress
