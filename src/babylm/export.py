@@ -17,6 +17,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from babylm import __version__
 from babylm.errors import BabylmError
+from babylm.report import markdown_table
 
 TAGS = ["babylm", "llama", "causal-lm", "small-model"]
 
@@ -124,7 +125,7 @@ def _architecture(run: dict[str, Any]) -> str:
         ("parameters", f"{s['parameters']:,}"),
         ("non-embedding parameters", f"{s['non_embedding_parameters']:,}"),
     ]
-    return "## Architecture\n\n" + _table(["", "value"], rows) + "\n"
+    return "## Architecture\n\n" + markdown_table(["", "value"], rows) + "\n"
 
 
 def _training_data(run: dict[str, Any]) -> str:
@@ -145,7 +146,7 @@ def _training_data(run: dict[str, Any]) -> str:
         f"{settings['mixing']}: the sources are cut into {settings['chunk_bytes']:,}-byte chunks"
         f" (at line ends) and interleaved, {settings['total_bytes']:,} bytes in all ({cleaning})."
         f" Source data: `{settings['data_dir']}` ({settings['train_split']}).\n\n"
-        + _table(["source", "raw bytes", "bytes after cleaning", "lines", "from"], rows)
+        + markdown_table(["source", "raw bytes", "bytes after cleaning", "lines", "from"], rows)
         + f"\n\nDev text for model selection: {corpus['dev']['bytes']:,} bytes,"
         f" {corpus['dev']['lines']:,} lines, from the BabyLM dev split.\n\n"
         f"Tokenizer: byte-level BPE ({tok['style']} style), {tok['vocab_size']:,} tokens,"
@@ -177,7 +178,7 @@ def _training_procedure(run: dict[str, Any]) -> str:
     return (
         "## Training procedure\n\nHugging Face `Trainer`, settings from the run's resolved"
         " `config.yaml`, figures from `train/summary.json`:\n\n"
-        + _table(["", "value"], rows)
+        + markdown_table(["", "value"], rows)
         + "\n"
     )
 
@@ -210,7 +211,7 @@ def _evaluation(run: dict[str, Any]) -> str:
         f"**BLiMP: {pct(blimp['overall'])}** over {blimp['n_pairs']:,} minimal pairs"
         f" (macro over paradigms {pct(blimp['macro'])}); protocol `{blimp['protocol']}`:"
         f" {protocol}{lead}.\n",
-        _table(["field", "accuracy", "pairs"], fields) + "\n",
+        markdown_table(["field", "accuracy", "pairs"], fields) + "\n",
         "Strongest paradigms: "
         + ", ".join(f"{k} {pct(v['acc'])}" for k, v in reversed(paradigms[-3:]))
         + ".  \nWeakest paradigms: "
@@ -267,12 +268,6 @@ def _limitations(run: dict[str, Any]) -> str:
         " but often meaningless text, and reflects the biases of its sources. It is meant for"
         " studying data-efficient language learning, not for any application.\n"
     )
-
-
-def _table(header: list[str], rows: list[tuple]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def check_loads(model_dir: Path) -> None:

@@ -267,9 +267,10 @@ def plot_agreement(a: Entry, b: Entry, counts: dict[str, int], path: Path) -> No
 # ---------------------------------------------------------------- report
 
 
-def _md_table(header: list[str], rows: Iterable[list[str]]) -> str:
+def markdown_table(header: list[str], rows: Iterable[Iterable[object]]) -> str:
+    """A GitHub-flavoured Markdown table (also used by the model card)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -313,7 +314,12 @@ def write_report(
         figures.append(("agreement.png", f"Pair-by-pair agreement, {a.name} vs {b.name}"))
     header, rows = comparison_table(entries)
     notes = _notes(entries, agree)
-    md = [f"# {title}\n", "Accuracy (%) on BLiMP minimal pairs.\n", _md_table(header, rows), ""]
+    md = [
+        f"# {title}\n",
+        "Accuracy (%) on BLiMP minimal pairs.\n",
+        markdown_table(header, rows),
+        "",
+    ]
     md += notes + [""] + [f"![{alt}]({name})\n" for name, alt in figures]
     atomic_write_text(out_dir / "report.md", "\n".join(md))
     images = "".join(

@@ -125,7 +125,7 @@ def score_tree(
         total=sum(len(r.ends) for r in rows), desc="scoring", unit="sent", disable=not progress
     )
     by_index: dict[int, float] = {}
-    _SHARED["model"] = (model.base_model, model.get_output_embeddings(), pad_id, device)
+    _share(model, pad_id)
     try:
         if workers > 1:  # forked workers see the model through copy-on-write memory
             with mp.get_context("fork").Pool(
@@ -157,12 +157,7 @@ def _tree_matches_plain(
     if not sample:
         return True
     plain = score_sequences(model, sample, pad_id=pad_id, progress=False)
-    _SHARED["model"] = (
-        model.base_model,
-        model.get_output_embeddings(),
-        pad_id,
-        next(model.parameters()).device,
-    )
+    _share(model, pad_id)
     try:
         scored = _score_batch(pack_prefix_trees(sample, 128))
     finally:
@@ -171,6 +166,11 @@ def _tree_matches_plain(
 
 
 _SHARED: dict[str, tuple] = {}  # what forked workers inherit: (body, head, pad id, device)
+
+
+def _share(model: PreTrainedModel, pad_id: int) -> None:
+    device = next(model.parameters()).device
+    _SHARED["model"] = (model.base_model, model.get_output_embeddings(), pad_id, device)
 
 
 @torch.inference_mode()
@@ -214,8 +214,8 @@ def _score_rows(
     # Every log-probability wanted is (context node, next token): first each in-row node after
     # its parent, then each sentence's leaf token after its last node.
     rr, cc = torch.nonzero(parents >= 0, as_tuple=True)
-    ends = [(r, node, leaf) for r, row in enumerate(batch) for _, node, leaf in row.ends]
-    leaves = [(r * w + node, leaf) for r, node, leaf in ends if leaf >= 0]
+    ends = [(i, r, node, leaf) for r, row in enumerate(batch) for i, node, leaf in row.ends]
+    leaves = [(r * w + node, leaf) for _, r, node, leaf in ends if leaf >= 0]
     context = torch.cat(
         [rr * w + parents[rr, cc], torch.tensor([c for c, _ in leaves], dtype=torch.long)]
     )
@@ -226,8 +226,7 @@ def _score_rows(
     totals = torch.bmm(mask.double(), node_logp[:, :, None])[:, :, 0]  # sum over the path
     leaf_logp = iter(logp[len(rr) :].tolist())
     scores = {}
-    indices = (index for row in batch for index, _, _ in row.ends)
-    for index, (r, node, leaf) in zip(indices, ends, strict=True):
+    for index, r, node, leaf in ends:
         scores[index] = totals[r, node].item() + (next(leaf_logp) if leaf >= 0 else 0.0)
     return scores
 
