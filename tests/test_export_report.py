@@ -13,7 +13,7 @@ import yaml
 
 from babylm.evaluate import pair_credit
 from babylm.export import build_card
-from babylm.report import published_entries
+from babylm.report import mcnemar_p, published_entries
 
 
 def card_parts(text: str) -> tuple[dict, str]:
@@ -146,10 +146,25 @@ def test_compare_counts_pair_by_pair_agreement(
     only_a = sum(a[k] == 1.0 and b[k] != 1.0 for k in a)
     only_b = sum(b[k] == 1.0 and a[k] != 1.0 for k in a)
     assert f"only run {only_a:,}, only other-eval {only_b:,}" in md
+    assert f"McNemar test of the difference: p = {mcnemar_p(only_a, only_b):.3g}" in md
     assert "GPT-2" not in md
     missing = cli("compare", str(tmp_path / "nothing"), "--out", str(tmp_path / "x"))
     assert missing.code == 2 and "no blimp.json" in missing.err
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    ("only_a", "only_b", "p"),
+    [(0, 0, 1.0), (5, 5, 1.0), (0, 10, 2 * 0.5**10), (10, 0, 2 * 0.5**10), (1, 9, 22 * 0.5**10)],
+)
+def test_mcnemar_p_is_the_exact_binomial_tail(only_a: int, only_b: int, p: float) -> None:
+    assert mcnemar_p(only_a, only_b) == pytest.approx(p, rel=1e-9)
+
+
+def test_mcnemar_p_on_blimp_sized_counts() -> None:
+    # 380 vs 444 discordant pairs (plus-isolated against a-26m-plus): normal approx. p ~ 0.028.
+    assert 0.02 < mcnemar_p(380, 444) < 0.035
+    assert mcnemar_p(5000, 5000) == pytest.approx(1.0)
 
 
 def test_run_ends_with_a_one_screen_summary(smoke_run: tuple[Path, str]) -> None:

@@ -1,15 +1,17 @@
-"""The three ways of turning corpus lines into training examples."""
+"""The four ways of turning corpus lines into training examples."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import torch
 from datasets import Dataset, DatasetDict
-from transformers import PreTrainedTokenizerFast
+from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
-from babylm.config import TokenizerConfig
-from babylm.packing import build_examples, example_stats, load_text
+from babylm.config import ModelConfig, TokenizerConfig
+from babylm.model import llama_config
+from babylm.packing import IsolatedCollator, build_examples, example_stats, load_text
 from babylm.tokenizer import train_tokenizer
 
 LINES = [
@@ -92,3 +94,50 @@ def test_load_text_drops_empty_lines(tmp_path: Path) -> None:
     (tmp_path / "t.txt").write_text("a b\n\n  \nc d\n", encoding="utf-8")
     ds = load_text(tmp_path / "t.txt", tmp_path / "t.txt", tmp_path / "cache")
     assert ds["train"]["text"] == ["a b", "c d"]
+
+
+def test_isolated_blocks_are_sentence_blocks_with_positions_restarting_per_line(
+    tok: PreTrainedTokenizerFast,
+) -> None:
+    seq_len = 32
+    sentence = build_examples(raw(), tok, "sentence", seq_len)["train"]
+    isolated = build_examples(raw(), tok, "isolated", seq_len)["train"]
+    assert isolated["input_ids"] == sentence["input_ids"]
+    for ids, pos in zip(isolated["input_ids"], isolated["position_ids"], strict=True):
+        assert len(pos) == len(ids) and pos[0] == 0
+        for i in range(1, len(ids)):
+            # Position 0 exactly at each <s>; counting up inside a line.
+            assert (pos[i] == 0) == (ids[i] == tok.bos_token_id)
+            if pos[i]:
+                assert pos[i] == pos[i - 1] + 1
+
+
+def test_isolated_batches_score_every_line_as_if_it_were_alone(
+    tok: PreTrainedTokenizerFast,
+) -> None:
+    """The point of the mode: inside a batch, a line's log-probs equal the line's on its own."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64)
+    model = LlamaForCausalLM(
+        llama_config(cfg, len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id)
+    ).eval()
+    examples = build_examples(raw(), tok, "isolated", 48)["train"]
+    features = [examples[i] for i in range(3)]
+    batch = IsolatedCollator(tok.pad_token_id, tok.bos_token_id)(features)
+    assert set(batch) == {"input_ids", "position_ids", "labels"}
+    assert (batch["labels"][batch["input_ids"] == tok.bos_token_id] == -100).all()
+    with torch.no_grad():
+        # As the Trainer calls it (use_cache=False, see train.training_arguments).
+        packed = model(**batch, use_cache=False).logits
+    checked = 0
+    for row, f in enumerate(features):
+        starts = [i for i, p in enumerate(f["position_ids"]) if p == 0]
+        for start, end in zip(starts, [*starts[1:], len(f["input_ids"])], strict=True):
+            alone_ids = torch.tensor([f["input_ids"][start:end]])
+            with torch.no_grad():
+                alone = model(input_ids=alone_ids).logits[0]
+            torch.testing.assert_close(packed[row, start:end], alone, atol=1e-4, rtol=1e-4)
+            checked += 1
+    assert checked > len(features)  # some rows hold several lines
+    padded = batch["labels"][batch["input_ids"] == tok.pad_token_id]
+    assert (padded == -100).all()

@@ -30,7 +30,7 @@ KNOWN_SOURCES = (
     "switchboard",
 )
 REFERENCE_SOURCES = ["simple_wiki", "bnc_spoken", "open_subtitles"]
-PACKING_MODES = ("reference", "packed", "sentence")
+PACKING_MODES = ("reference", "packed", "sentence", "isolated")
 TOKENIZER_STYLES = ("standard", "reference")
 SCORERS = ("tree", "plain")
 STANDARD_SPECIAL_TOKENS = ("<pad>", "<s>", "</s>")
@@ -110,6 +110,13 @@ class TrainConfig:
     logging_steps: int = 1
     max_warmup_share: float = 0.1
     """Warmup is capped at this share of all optimizer steps (with a warning)."""
+    min_lr_ratio: float = 0.0
+    """Cosine schedule only: decay to this fraction of ``lr`` instead of to zero."""
+    distill_from: list[str] = field(default_factory=list)
+    """Teacher runs (or model folders) sharing this run's tokenizer: BabyLlama distillation."""
+    distill_alpha: float = 0.5
+    """Weight of the observed-token loss; the teachers' soft targets get the rest."""
+    distill_temperature: float = 2.0
 
 
 @dataclass
@@ -392,6 +399,13 @@ def validate(cfg: Config) -> None:
     if not 0.0 < tr.max_warmup_share <= 1.0:
         raise BabylmError(f"train.max_warmup_share: {tr.max_warmup_share} is not in (0, 1]")
     _positive("train.weight_decay", tr.weight_decay, allow_zero=True)
+    if not 0.0 <= tr.min_lr_ratio < 1.0:
+        raise BabylmError(f"train.min_lr_ratio: {tr.min_lr_ratio} is not in [0, 1)")
+    if tr.min_lr_ratio and tr.lr_scheduler != "cosine":
+        raise BabylmError("train.min_lr_ratio: only the cosine schedule has a floor here")
+    if not 0.0 <= tr.distill_alpha <= 1.0:
+        raise BabylmError(f"train.distill_alpha: {tr.distill_alpha} is not in [0, 1]")
+    _positive("train.distill_temperature", tr.distill_temperature)
     if tr.packing not in PACKING_MODES:
         raise BabylmError(f"train.packing: {tr.packing!r} is not one of {PACKING_MODES}")
     if tr.seq_len > m.context_length:

@@ -160,13 +160,14 @@ def _training_procedure(run: dict[str, Any]) -> str:
     hours = s["wall_time_s"] / 3600
     rows = [
         ("optimizer", f"AdamW, lr {t['lr']:g}, weight decay {t.get('weight_decay', 0):g}"),
-        ("schedule", f"{t['lr_scheduler']}, {s['warmup_steps']} warm-up steps"),
+        ("schedule", _schedule(t, s)),
         ("batch", f"{t['batch_size']} x {t['grad_accum']} accumulation x {_procs(s)}"),
         (
             "sequences",
             f"{s['packing']} packing, {s['seq_len']} tokens, {s['padding_share']:.1%} padding",
         ),
         ("epochs", f"{s['epochs']:g}"),
+        *_distillation(t),
         ("optimizer steps", f"{s['optimizer_steps']:,}"),
         ("tokens seen", f"{s['tokens_seen']:,}"),
         ("precision", s["precision"]),
@@ -181,6 +182,26 @@ def _training_procedure(run: dict[str, Any]) -> str:
         + markdown_table(["", "value"], rows)
         + "\n"
     )
+
+
+def _schedule(t: dict[str, Any], s: dict[str, Any]) -> str:
+    floor = t.get("min_lr_ratio") or 0
+    decay = f" to {floor:g} x lr" if floor else ""
+    return f"{t['lr_scheduler']}{decay}, {s['warmup_steps']} warm-up steps"
+
+
+def _distillation(t: dict[str, Any]) -> list[tuple[str, str]]:
+    teachers = t.get("distill_from") or []
+    if not teachers:
+        return []
+    names = ", ".join(f"`{Path(x).name}`" for x in teachers)
+    return [
+        (
+            "distillation",
+            f"from {len(teachers)} teacher(s) ({names}): {t['distill_alpha']:g} x cross-entropy"
+            f" + {1 - t['distill_alpha']:g} x KL at temperature {t['distill_temperature']:g}",
+        )
+    ]
 
 
 def _procs(s: dict[str, Any]) -> str:

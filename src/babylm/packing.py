@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
 from datasets import Dataset, DatasetDict, load_dataset
 from transformers import PreTrainedTokenizerFast
 
@@ -46,6 +47,8 @@ def build_examples(
         fn, kwargs = _packed, {"tok": tok, "seq_len": seq_len}
     elif mode == "sentence":
         fn, kwargs = _sentence, {"tok": tok, "seq_len": seq_len}
+    elif mode == "isolated":
+        fn, kwargs = _isolated, {"tok": tok, "seq_len": seq_len}
     else:
         raise BabylmError(f"train.packing: unknown mode {mode!r}")
     out = raw.map(
@@ -92,19 +95,69 @@ def _packed(batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int) 
 
 
 def _sentence(batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int) -> dict:
+    blocks, _ = _line_blocks(batch, tok, seq_len)
+    return {"input_ids": blocks}
+
+
+def _isolated(batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int) -> dict:
+    blocks, positions = _line_blocks(batch, tok, seq_len)
+    return {"input_ids": blocks, "position_ids": positions}
+
+
+def _line_blocks(
+    batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int
+) -> tuple[list[list[int]], list[list[int]]]:
+    """``<s> line </s>`` packed greedily into blocks of at most ``seq_len`` tokens.
+
+    Also returns each token's position within its piece of a line: 0 at every ``<s>`` and at
+    the start of a long line's continuation in the next block.
+    """
     blocks: list[list[int]] = []
+    positions: list[list[int]] = []
     current: list[int] = []
+    current_pos: list[int] = []
     for ids in tok(batch["text"], add_special_tokens=False, verbose=False)["input_ids"]:
         line = [tok.bos_token_id, *ids, tok.eos_token_id]
-        pieces = [line[i : i + seq_len] for i in range(0, len(line), seq_len)]
-        for piece in pieces:
+        for start in range(0, len(line), seq_len):
+            piece = line[start : start + seq_len]
             if len(current) + len(piece) > seq_len:
                 blocks.append(current)
-                current = []
+                positions.append(current_pos)
+                current, current_pos = [], []
             current.extend(piece)
+            current_pos.extend(range(len(piece)))
     if current:
         blocks.append(current)
-    return {"input_ids": [b for b in blocks if b]}
+        positions.append(current_pos)
+    return blocks, positions
+
+
+class IsolatedCollator:
+    """Pads ``isolated`` examples into a batch whose lines cannot see each other.
+
+    No attention mask is returned, on purpose: the restarting ``position_ids`` are what makes
+    transformers mask attention per line. Padding gets its own restarting positions, so it is
+    a separate (ignored) sequence too. Labels are -100 on padding and on every ``<s>``, so no
+    token is trained to predict the start of the next, unrelated line.
+    """
+
+    def __init__(self, pad_token_id: int, bos_token_id: int) -> None:
+        self.pad_token_id = pad_token_id
+        self.bos_token_id = bos_token_id
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        width = max(len(f["input_ids"]) for f in features)
+        ids = torch.full((len(features), width), self.pad_token_id, dtype=torch.long)
+        pos = torch.arange(width).repeat(len(features), 1)
+        labels = torch.full((len(features), width), -100, dtype=torch.long)
+        for row, f in enumerate(features):
+            n = len(f["input_ids"])
+            ids[row, :n] = torch.as_tensor(f["input_ids"])
+            pos[row, :n] = torch.as_tensor(f["position_ids"])
+            pos[row, n:] = torch.arange(width - n)
+            labels[row, :n] = ids[row, :n]
+        labels[ids == self.bos_token_id] = -100
+        return {"input_ids": ids, "position_ids": pos, "labels": labels}
 
 
 def example_stats(ds: Dataset, mode: str, seq_len: int, batch_size: int) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import base64
 import gzip
 import html
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,13 +161,33 @@ def agreement(a: Entry, b: Entry) -> dict[str, int]:
     common = ca.keys() & cb.keys()
     right_a = {k for k in common if ca[k] == 1.0}
     right_b = {k for k in common if cb[k] == 1.0}
+    only_a, only_b = len(right_a - right_b), len(right_b - right_a)
     return {
         "pairs": len(common),
         "both": len(right_a & right_b),
-        "only_a": len(right_a - right_b),
-        "only_b": len(right_b - right_a),
+        "only_a": only_a,
+        "only_b": only_b,
         "neither": len(common - right_a - right_b),
+        "mcnemar_p": mcnemar_p(only_a, only_b),
     }
+
+
+def mcnemar_p(only_a: int, only_b: int) -> float:
+    """Exact two-sided McNemar p-value: are two models' accuracies on the same pairs different?
+
+    Only the pairs exactly one model gets right carry information; under "no difference" each
+    of them is equally likely to favour either model (a binomial with p = 1/2). This is the
+    paired test the per-pair scores allow; it does not cover training-seed variance.
+    """
+    n, k = only_a + only_b, min(only_a, only_b)
+    if n == 0:
+        return 1.0
+    log_half_n = n * math.log(0.5)
+    tail = sum(
+        math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + log_half_n)
+        for i in range(k + 1)
+    )
+    return min(1.0, 2 * tail)
 
 
 # ---------------------------------------------------------------- plots
@@ -363,7 +384,8 @@ def _notes(entries: list[Entry], agree: dict[str, Any] | None) -> list[str]:
         notes.append(
             f"- Pair by pair ({agree['pairs']:,} pairs): both right {agree['both']:,},"
             f" only {agree['a']} {agree['only_a']:,}, only {agree['b']} {agree['only_b']:,},"
-            f" neither {agree['neither']:,}."
+            f" neither {agree['neither']:,}; exact McNemar test of the difference:"
+            f" p = {agree['mcnemar_p']:.3g}."
         )
     return notes
 

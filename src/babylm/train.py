@@ -39,6 +39,7 @@ from transformers.integrations import TensorBoardCallback
 from babylm import packing
 from babylm.checkpoints import latest_good_checkpoint
 from babylm.config import Config
+from babylm.distill import DistillationTrainer, load_teachers
 from babylm.errors import BabylmError
 from babylm.model import llama_config, parameter_counts, train_flops_per_token
 from babylm.rundir import atomic_write_text, process_rank, staged_output, write_json
@@ -260,7 +261,8 @@ def training_arguments(
         weight_decay=tr.weight_decay,
         max_steps=plan["total_steps"],
         warmup_steps=plan["warmup_steps"],
-        lr_scheduler_type=tr.lr_scheduler,
+        lr_scheduler_type="cosine_with_min_lr" if tr.min_lr_ratio else tr.lr_scheduler,
+        lr_scheduler_kwargs={"min_lr_rate": tr.min_lr_ratio} if tr.min_lr_ratio else None,
         optim="adamw_torch",
         seed=tr.seed,
         data_seed=tr.seed,
@@ -277,6 +279,10 @@ def training_arguments(
         greater_is_better=False,
         logging_steps=tr.logging_steps,
         include_num_input_tokens_seen="non_padding",
+        # No KV cache in training (the Trainer's default, stated because it matters): with a
+        # cache, transformers ignores restarting position ids and `isolated` lines would see
+        # each other.
+        use_cache=False,
         report_to="none",
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
@@ -285,19 +291,38 @@ def training_arguments(
     )
 
 
+def data_collator(tok: PreTrainedTokenizerBase, isolated: bool) -> Any:
+    """Batches examples: per-line attention for ``isolated`` ones, plain causal otherwise."""
+    if isolated:
+        return packing.IsolatedCollator(tok.pad_token_id, tok.bos_token_id)
+    return DataCollatorForLanguageModeling(tokenizer=tok, mlm=False)
+
+
 def make_trainer(
     model: LlamaForCausalLM,
     tok: PreTrainedTokenizerBase,
     data: DatasetDict,
     args: TrainingArguments,
     callbacks: list[TrainerCallback],
+    cfg: Config | None = None,
 ) -> Trainer:
-    trainer = Trainer(
+    """The Trainer of a run; a :class:`DistillationTrainer` when the config names teachers."""
+    extra: dict[str, Any] = {}
+    trainer_class: type[Trainer] = Trainer
+    if cfg is not None and cfg.train.distill_from:
+        trainer_class = DistillationTrainer
+        extra = {
+            "teachers": load_teachers(cfg.train.distill_from, tok),
+            "alpha": cfg.train.distill_alpha,
+            "temperature": cfg.train.distill_temperature,
+        }
+    trainer = trainer_class(
+        **extra,
         model=model,
         args=args,
         train_dataset=data["train"],
         eval_dataset=data["validation"],
-        data_collator=DataCollatorForLanguageModeling(tokenizer=tok, mlm=False),
+        data_collator=data_collator(tok, "position_ids" in data["train"].column_names),
         processing_class=tok,
         callbacks=callbacks,
     )
@@ -353,7 +378,7 @@ def run_training(cfg: Config, run_dir: Path, fingerprint: str, force: bool) -> d
         from torch.utils.tensorboard import SummaryWriter
 
         callbacks.append(TensorBoardCallback(SummaryWriter(str(train_dir / "tb"))))
-    trainer = make_trainer(model, tok, data, args, callbacks)
+    trainer = make_trainer(model, tok, data, args, callbacks, cfg)
     session_start = time.perf_counter()
     tokens_before = 0
     if resume:
