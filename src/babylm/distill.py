@@ -22,7 +22,13 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from transformers import AutoModelForCausalLM, PreTrainedModel, PreTrainedTokenizerBase, Trainer
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    Trainer,
+)
 
 from babylm.errors import BabylmError
 
@@ -37,12 +43,9 @@ def teacher_folder(path: str | Path) -> Path:
     return folder
 
 
-def load_teachers(
-    paths: list[str], tok: PreTrainedTokenizerBase, device: torch.device | str = "cpu"
-) -> list[PreTrainedModel]:
-    """The teachers, frozen, in eval mode on ``device``; each checked to share ``tok``."""
-    from transformers import AutoTokenizer
-
+def load_teachers(paths: list[str], tok: PreTrainedTokenizerBase) -> list[PreTrainedModel]:
+    """The teachers, frozen and in eval mode (the Trainer moves them to its device); each
+    checked to share ``tok``."""
     vocab = tok.get_vocab()
     teachers = []
     for path in paths:
@@ -55,7 +58,7 @@ def load_teachers(
         model = AutoModelForCausalLM.from_pretrained(str(folder), use_safetensors=True)
         model.config.use_cache = False
         model.requires_grad_(False)
-        teachers.append(model.to(device).eval())
+        teachers.append(model.eval())
     return teachers
 
 
