@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from babylm.errors import BabylmError
+from babylm.normalize import STEPS as NORMALIZE_STEPS
 
 KNOWN_SOURCES = (
     "simple_wiki",
@@ -52,6 +53,9 @@ class CorpusConfig:
     chunk_bytes: int = 256 * KiB
     clean: bool = True
     """NFKC, whitespace normalised, wiki headers and empty lines dropped, cuts on line ends."""
+    normalize: list[str] = field(default_factory=list)
+    """Extra steps after cleaning (``babylm.normalize.STEPS``): markup, punctuation, fillers,
+    join, caps, sentences. They run in that order whatever the order listed."""
 
 
 @dataclass
@@ -349,6 +353,13 @@ def validate(cfg: Config) -> None:
                 )
     for key in ("total_bytes", "dev_bytes", "chunk_bytes"):
         _positive(f"corpus.{key}", getattr(c, key))
+    for step in c.normalize:
+        if step not in NORMALIZE_STEPS:
+            raise BabylmError(
+                f"corpus.normalize: unknown step {step!r} (known: {', '.join(NORMALIZE_STEPS)})"
+            )
+    if c.normalize and not c.clean:
+        raise BabylmError("corpus.normalize: needs corpus.clean (the steps work on whole lines)")
 
     if t.style not in TOKENIZER_STYLES:
         raise BabylmError(f"tokenizer.style: {t.style!r} is not one of {TOKENIZER_STYLES}")

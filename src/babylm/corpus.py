@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 from babylm import data
 from babylm.config import KNOWN_SOURCES, CorpusConfig
 from babylm.errors import BabylmError
+from babylm.normalize import normalize_text
 from babylm.rundir import atomic_write_bytes, sha256_bytes, sha256_file
 
 READ_BLOCK = 1 << 20
@@ -188,12 +189,16 @@ def mix_round_robin(chunk_lists: list[list[bytes]]) -> bytes:
 
 
 def build_split(
-    sources: list[Source], total: int, chunk_bytes: int, clean: bool
+    sources: list[Source],
+    total: int,
+    chunk_bytes: int,
+    clean: bool,
+    normalize: list[str] | None = None,
 ) -> tuple[bytes, dict[str, Any]]:
     """Mix one split; return its bytes and per-source statistics for the manifest.
 
     The budget counts raw source bytes (the data a model is allowed to see); with ``clean``
-    the cuts fall on line ends and each chunk is cleaned after it is taken.
+    the cuts fall on line ends and each chunk is cleaned (then normalised) after it is taken.
     """
     quotas = split_quota(total, len(sources))
     chunk_lists, stats = [], {}
@@ -207,7 +212,12 @@ def build_split(
         raw_bytes = sum(len(c) for c in chunks)
         if clean:
             chunks = [
-                c for c in (clean_text(c.decode("utf-8")).encode("utf-8") for c in chunks) if c
+                c
+                for c in (
+                    normalize_text(clean_text(c.decode("utf-8")), normalize or []).encode("utf-8")
+                    for c in chunks
+                )
+                if c
             ]
         taken = b"".join(chunks)
         chunk_lists.append(chunks)
@@ -242,11 +252,14 @@ def build_corpus(cfg: CorpusConfig, out_dir: Path) -> dict[str, Any]:
             "dev_bytes": cfg.dev_bytes,
             "chunk_bytes": cfg.chunk_bytes,
             "clean": cfg.clean,
+            "normalize": cfg.normalize,
             "mixing": "round-robin, equal bytes per source",
         }
     }
     for split, total in (("train", cfg.total_bytes), ("dev", cfg.dev_bytes)):
-        text, stats = build_split(locate_sources(cfg, split), total, cfg.chunk_bytes, cfg.clean)
+        text, stats = build_split(
+            locate_sources(cfg, split), total, cfg.chunk_bytes, cfg.clean, cfg.normalize
+        )
         name = f"{split}.txt"
         atomic_write_bytes(out_dir / name, text)
         body[split] = {

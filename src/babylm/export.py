@@ -141,6 +141,8 @@ def _training_data(run: dict[str, Any]) -> str:
         if settings.get("clean")
         else "not cleaned"
     )
+    if settings.get("normalize"):
+        cleaning += "; normalised: " + ", ".join(settings["normalize"])
     return (
         "## Training data\n\n"
         f"{settings['mixing']}: the sources are cut into {settings['chunk_bytes']:,}-byte chunks"
