@@ -69,6 +69,8 @@ def drop_fillers(line: str) -> str:
     """Hesitations (``erm``, ``er``, ``um``, ``mm``) removed; a lost initial capital restored."""
     text = " ".join(_FILLER.sub("", line).split())
     text = text.lstrip(",;: ")
+    if not any(c.isalnum() for c in text):  # nothing but hesitation was said: drop the line
+        return ""
     if text and text[0].islower() and line[:1].isupper():
         text = text[0].upper() + text[1:]
     return text
