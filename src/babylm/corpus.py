@@ -13,6 +13,7 @@ import hashlib
 import io
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -193,7 +194,7 @@ def build_split(
     total: int,
     chunk_bytes: int,
     clean: bool,
-    normalize: list[str] | None = None,
+    normalize: Collection[str] = (),
 ) -> tuple[bytes, dict[str, Any]]:
     """Mix one split; return its bytes and per-source statistics for the manifest.
 
@@ -211,14 +212,8 @@ def build_split(
         chunks = cut_chunks(text, quota, chunk_bytes, on_lines=clean)
         raw_bytes = sum(len(c) for c in chunks)
         if clean:
-            chunks = [
-                c
-                for c in (
-                    normalize_text(clean_text(c.decode("utf-8")), normalize or []).encode("utf-8")
-                    for c in chunks
-                )
-                if c
-            ]
+            texts = (normalize_text(clean_text(c.decode("utf-8")), normalize) for c in chunks)
+            chunks = [t.encode("utf-8") for t in texts if t]
         taken = b"".join(chunks)
         chunk_lists.append(chunks)
         stats[src.name] = {

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 _REF = re.compile(r"<ref\b[^>]*/>|<ref\b[^>]*>.*?</ref>", re.IGNORECASE)
 _TAG = re.compile(r"</?[a-z][a-z0-9]*\b[^<>]*>", re.IGNORECASE)
@@ -27,6 +27,7 @@ _SPACE_BEFORE = re.compile(r"\s+([,.!?;:](?:\s|$))")
 _END = re.compile(r"[.!?\u2026]['\"\u201d\u2019)\]]*$|[:;]$")
 # A sentence end: . ! or ? (and closing quotes/brackets), a space, then a capital or a quote.
 _BOUNDARY = re.compile(r"(?<=[.!?])(['\"\u201d\u2019)\]]*)\s+(?=[\"\u201c\u2018']?[A-Z])")
+_LEADING_PUNCT = re.compile(r"^\W+")
 # Words before a full stop that do not end a sentence.
 _ABBREVIATIONS = frozenset(
     re.findall(
@@ -71,7 +72,7 @@ def drop_fillers(line: str) -> str:
     text = text.lstrip(",;: ")
     if not any(c.isalnum() for c in text):  # nothing but hesitation was said: drop the line
         return ""
-    if text and text[0].islower() and line[:1].isupper():
+    if text[0].islower() and line[:1].isupper():
         text = text[0].upper() + text[1:]
     return text
 
@@ -87,7 +88,7 @@ def split_sentences(line: str) -> list[str]:
     for m in _BOUNDARY.finditer(line):
         end = m.start() + len(m.group(1))
         before = line[start : m.start()]
-        last_word = re.sub(r"^\W+", "", before.rsplit(None, 1)[-1] if before.split() else "")
+        last_word = _LEADING_PUNCT.sub("", before.split()[-1])  # before ends in . ! or ?
         if before.endswith(".") and (
             last_word[:-1].lower() in _ABBREVIATIONS or len(last_word.rstrip(".")) <= 1
         ):
@@ -126,7 +127,7 @@ STEPS: dict[str, Callable[[list[str]], list[str]]] = {
 """Every step by name, in the order they run."""
 
 
-def normalize_text(text: str, steps: list[str]) -> str:
+def normalize_text(text: str, steps: Collection[str]) -> str:
     """Apply the named steps (in ``STEPS`` order) to newline-terminated lines; drop empty ones."""
     lines = text.splitlines()
     for name, step in STEPS.items():

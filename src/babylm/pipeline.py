@@ -94,8 +94,6 @@ def run_corpus(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
         return corpus_mod.build_corpus(cfg.corpus, out)
 
     settings = dataclasses.asdict(cfg.corpus)
-    if not settings["normalize"]:  # absent when unused: run folders from before it stay fresh
-        del settings["normalize"]
     return _run_stage(
         "corpus", run_dir, settings, corpus_mod.corpus_inputs(cfg.corpus), build, force
     )
