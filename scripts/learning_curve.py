@@ -1,11 +1,13 @@
 """BLiMP accuracy at each saved checkpoint of a run: learning_curve.json and .png.
 
-    python scripts/learning_curve.py runs/a-26m-plus [--per-paradigm 100] [--out DIR]
+    python scripts/learning_curve.py runs/a-26m-plus [--per-paradigm 100] [--epoch-ends] [--out DIR]
 
 Each ``RUN/checkpoints/checkpoint-N`` is a loadable model folder (weights, config, tokenizer);
 its BLiMP accuracy (standard protocol, a fixed stratified subset) is plotted against the tokens
 seen at step N (from ``RUN/train/metrics.jsonl``). Keep more checkpoints with
-``--set train.save_total_limit=20``. Writes into ``--out`` (default ``results/<run>/``).
+``--set train.save_total_limit=20``; ``--epoch-ends`` scores only the checkpoints saved at the end
+of an epoch (a run with ``train.eval_steps`` also saves in between). Writes into ``--out``
+(default ``results/<run>/``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
     parser.add_argument("--per-paradigm", type=int, default=100)
+    parser.add_argument("--epoch-ends", action="store_true", help="only end-of-epoch checkpoints")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     out = args.out or Path("results") / args.run.name
@@ -33,6 +36,10 @@ def main() -> None:
     checkpoints = sorted(
         (args.run / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])
     )
+    if args.epoch_ends:
+        summary = json.loads((args.run / "train" / "summary.json").read_text())
+        per_epoch = summary["steps_per_epoch"]
+        checkpoints = [c for c in checkpoints if int(c.name.split("-")[1]) % per_epoch == 0]
     for ckpt in checkpoints:
         step = int(ckpt.name.split("-")[1])
         with tempfile.TemporaryDirectory() as tmp:

@@ -10,11 +10,10 @@ command that reproduces it. Every figure is read from the run's files.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from babylm.config import list_presets, load_config
 
@@ -33,6 +32,11 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def run_config(folder: Path) -> dict[str, Any]:
+    """The run's resolved config, with keys added since the run took their defaults."""
+    return load_config(str(folder / "config.yaml")).to_dict()
+
+
 def config_diff(config: dict[str, Any], preset: str, with_eval: bool = False) -> dict[str, Any]:
     base = flatten(load_config(preset).to_dict())
     skipped = SKIPPED if with_eval else (*SKIPPED, "eval.")
@@ -43,17 +47,17 @@ def config_diff(config: dict[str, Any], preset: str, with_eval: bool = False) ->
     }
 
 
-def reproduce(config: dict[str, Any]) -> str:
-    """``babylm run PRESET --set ...`` from the preset closest to the run's resolved config."""
+def reproduce(config: dict[str, Any], run: str) -> str:
+    """``babylm run PRESET --run-dir runs/RUN --set ...`` from the preset closest to the run."""
     preset = min(list_presets(), key=lambda p: len(config_diff(config, p, with_eval=True)))
     diff = config_diff(config, preset, with_eval=True)
-    sets = "".join(f" --set {k}={_value(v)}" for k, v in diff.items())
-    run_dir = "" if config["name"] == preset else f" --run-dir runs/{config['name']}"
+    sets = "".join(f" --set {shlex.quote(f'{k}={_value(v)}')}" for k, v in diff.items())
+    run_dir = "" if run == preset else f" --run-dir runs/{run}"
     return f"`babylm run {preset}{run_dir}{sets}`"
 
 
 def row(folder: Path) -> list[str]:
-    config = yaml.safe_load((folder / "config.yaml").read_text())
+    config = run_config(folder)
     summary = json.loads((folder / "summary.json").read_text())
     blimp = json.loads((folder / "blimp.json").read_text())
     diff = config_diff(config, BASE)
@@ -67,12 +71,14 @@ def row(folder: Path) -> list[str]:
         f"{summary['best_dev_loss']:.3f}",
         f"**{100 * blimp['overall']:.1f}** / {100 * blimp['macro']:.1f} ({blimp['n_pairs']:,})",
         fields,
-        reproduce(config),
+        reproduce(config, folder.name),
     ]
 
 
 def _value(v: Any) -> str:
-    return ",".join(map(str, v)) if isinstance(v, list) else str(v)
+    if isinstance(v, list):
+        return ",".join(map(str, v)) if v else "[]"
+    return str(v)
 
 
 def main(folders: list[Path]) -> None:

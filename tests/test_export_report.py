@@ -148,6 +148,9 @@ def test_compare_counts_pair_by_pair_agreement(
     assert f"only run {only_a:,}, only other-eval {only_b:,}" in md
     assert f"McNemar test of the difference: p = {mcnemar_p(only_a, only_b):.3g}" in md
     assert "GPT-2" not in md
+    named = cli("compare", f"tiny={other}", str(run_dir), "--out", str(out), "--no-published")
+    assert named.code == 0, named.err
+    assert "only tiny " in (out / "report.md").read_text()
     missing = cli("compare", str(tmp_path / "nothing"), "--out", str(tmp_path / "x"))
     assert missing.code == 2 and "no blimp.json" in missing.err
     assert not (tmp_path / "x").exists()

@@ -222,7 +222,10 @@ def report(run: RunFolder, force: Force = False) -> None:
 @app.command()
 def compare(
     folders: Annotated[
-        list[Path], typer.Argument(help="Run folders or eval folders (with blimp.json).")
+        list[Path],
+        typer.Argument(
+            help="Run folders or eval folders (with blimp.json); NAME=FOLDER names a column."
+        ),
     ],
     out: Annotated[Path, typer.Option(help="Where report.md, report.html, *.png go.")] = Path(
         "runs/compare"

@@ -306,11 +306,19 @@ def _html_table(header: list[str], rows: Iterable[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def split_label(source: Path) -> tuple[Path, str | None]:
+    """``NAME=FOLDER`` names a column (``eval-full`` says little); a plain folder names itself."""
+    name, sep, folder = str(source).partition("=")
+    if sep and name and "/" not in name and not source.exists():
+        return Path(folder), name
+    return source, None
+
+
 def write_report(
     sources: list[Path], out_dir: Path, published: bool = True, title: str = "BLiMP comparison"
 ) -> dict[str, Any]:
     """Write report.md, report.html and the PNGs into ``out_dir``; return what was written."""
-    runs = [load_entry(p) for p in sources]
+    runs = [load_entry(*split_label(p)) for p in sources]
     if not runs:
         raise BabylmError("compare: give at least one run or eval folder")
     names = [e.name for e in runs]
