@@ -1,0 +1,51 @@
+"""scripts/results_table.py: the "reproduce" commands in RESULTS.md rebuild each run's config."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import results_table
+
+from babylm.config import load_config
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+RUNS = sorted(p for p in RESULTS.iterdir() if (p / "config.yaml").is_file())
+
+
+def _comparable(config: dict) -> dict:
+    flat = results_table.flatten(config)
+    return {
+        k: v
+        for k, v in flat.items()
+        if k not in results_table.IGNORED and not k.startswith(results_table.SKIPPED)
+    }
+
+
+@pytest.mark.parametrize("folder", RUNS, ids=[p.name for p in RUNS])
+def test_reproduce_command_rebuilds_the_runs_config(folder: Path) -> None:
+    config = results_table.run_config(folder)
+    argv = shlex.split(results_table.reproduce(config, folder.name).strip("`"))
+    assert argv[:2] == ["babylm", "run"]
+    preset, rest = argv[2], argv[3:]
+    sets = [rest[i + 1] for i, flag in enumerate(rest) if flag == "--set"]
+    run_dir = [rest[i + 1] for i, flag in enumerate(rest) if flag == "--run-dir"]
+    assert run_dir == ([] if folder.name == preset else [f"runs/{folder.name}"])
+    assert _comparable(load_config(preset, sets).to_dict()) == _comparable(config)
+
+
+def test_a_key_added_after_the_run_is_reset_to_what_the_run_had(tmp_path: Path) -> None:
+    # A run from before corpus.normalize existed trained on raw text; the preset now normalises.
+    config = load_config("a-26m-plus").to_dict()
+    del config["corpus"]["normalize"]
+    folder = tmp_path / "old-run"
+    folder.mkdir()
+    (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    command = results_table.reproduce(results_table.run_config(folder), folder.name)
+    assert "--set 'corpus.normalize=[]'" in command
+    assert "--run-dir runs/old-run" in command
