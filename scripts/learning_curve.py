@@ -17,6 +17,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from babylm.checkpoints import list_checkpoints
 from babylm.evaluate import blimp_pairs, evaluate_model
 from babylm.rundir import write_json
 
@@ -33,15 +34,12 @@ def main() -> None:
     tokens = {r["step"]: r["tokens_seen"] for r in map(json.loads, lines) if "tokens_seen" in r}
     pairs = {"blimp": blimp_pairs(per_paradigm=args.per_paradigm)}
     points = []
-    checkpoints = sorted(
-        (args.run / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])
-    )
+    found = reversed(list_checkpoints(args.run / "checkpoints"))  # oldest first
+    checkpoints = [(int(p.name.removeprefix("checkpoint-")), p) for p in found]
     if args.epoch_ends:
         summary = json.loads((args.run / "train" / "summary.json").read_text())
-        per_epoch = summary["steps_per_epoch"]
-        checkpoints = [c for c in checkpoints if int(c.name.split("-")[1]) % per_epoch == 0]
-    for ckpt in checkpoints:
-        step = int(ckpt.name.split("-")[1])
+        checkpoints = [(s, p) for s, p in checkpoints if s % summary["steps_per_epoch"] == 0]
+    for step, ckpt in checkpoints:
         with tempfile.TemporaryDirectory() as tmp:
             res = evaluate_model(ckpt, Path(tmp), pairs)["blimp"]
         points.append(

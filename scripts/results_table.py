@@ -37,14 +37,17 @@ def run_config(folder: Path) -> dict[str, Any]:
     return load_config(str(folder / "config.yaml")).to_dict()
 
 
-def config_diff(config: dict[str, Any], preset: str, with_eval: bool = False) -> dict[str, Any]:
-    base = flatten(load_config(preset).to_dict())
+def comparable(config: dict[str, Any], with_eval: bool = False) -> dict[str, Any]:
+    """The flattened settings that make a run what it is (not its name, report or export)."""
     skipped = SKIPPED if with_eval else (*SKIPPED, "eval.")
     return {
-        k: v
-        for k, v in flatten(config).items()
-        if k not in IGNORED and not k.startswith(skipped) and base.get(k) != v
+        k: v for k, v in flatten(config).items() if k not in IGNORED and not k.startswith(skipped)
     }
+
+
+def config_diff(config: dict[str, Any], preset: str, with_eval: bool = False) -> dict[str, Any]:
+    base = flatten(load_config(preset).to_dict())
+    return {k: v for k, v in comparable(config, with_eval).items() if base.get(k) != v}
 
 
 def reproduce(config: dict[str, Any], run: str) -> str:

@@ -18,15 +18,6 @@ RESULTS = Path(__file__).resolve().parents[1] / "results"
 RUNS = sorted(p for p in RESULTS.iterdir() if (p / "config.yaml").is_file())
 
 
-def _comparable(config: dict) -> dict:
-    flat = results_table.flatten(config)
-    return {
-        k: v
-        for k, v in flat.items()
-        if k not in results_table.IGNORED and not k.startswith(results_table.SKIPPED)
-    }
-
-
 @pytest.mark.parametrize("folder", RUNS, ids=[p.name for p in RUNS])
 def test_reproduce_command_rebuilds_the_runs_config(folder: Path) -> None:
     config = results_table.run_config(folder)
@@ -36,7 +27,10 @@ def test_reproduce_command_rebuilds_the_runs_config(folder: Path) -> None:
     sets = [rest[i + 1] for i, flag in enumerate(rest) if flag == "--set"]
     run_dir = [rest[i + 1] for i, flag in enumerate(rest) if flag == "--run-dir"]
     assert run_dir == ([] if folder.name == preset else [f"runs/{folder.name}"])
-    assert _comparable(load_config(preset, sets).to_dict()) == _comparable(config)
+    rebuilt = load_config(preset, sets).to_dict()
+    assert results_table.comparable(rebuilt, with_eval=True) == results_table.comparable(
+        config, with_eval=True
+    )
 
 
 def test_a_key_added_after_the_run_is_reset_to_what_the_run_had(tmp_path: Path) -> None:
