@@ -65,6 +65,7 @@ def test_resolved_yaml_round_trips(tmp_path: Path) -> None:
         ("corpus.total_bytes=10000000", "corpus.total_bytes"),
         ("corpus.dev_bytes=900000", "corpus.dev_bytes"),
         ("train.packing=zip", "train.packing"),
+        ("train.select=first", "train.select"),
         ("train.lr=fast", "train.lr"),
         ("train.seq_len=4096", "train.seq_len"),
         ("corpus.clean=maybe", "corpus.clean"),

@@ -37,6 +37,9 @@ def test_the_card_numbers_are_the_run_files_numbers(smoke_run: tuple[Path, str])
     assert f"| tokens seen | {summary['tokens_seen']:,} |" in body
     assert f"| optimizer steps | {summary['optimizer_steps']:,} |" in body
     assert f"{summary['best_dev_loss']:.4f} / {summary['best_dev_ppl']:.1f}" in body
+    loss = summary["best_dev_loss"]
+    chosen = f"{summary['selected_checkpoint']} (lowest dev loss, dev loss {loss:.4f})"
+    assert f"| exported weights | {chosen} |" in body
     assert f"| wall time | {summary['wall_time_s']:,.0f} s" in body
     for name, source in corpus["train"]["sources"].items():
         assert f"| {name} | {source['raw_bytes']:,} | {source['bytes']:,} |" in body

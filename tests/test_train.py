@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -10,15 +11,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from babylm.checkpoints import checkpoint_problem, latest_good_checkpoint
+from babylm.checkpoints import checkpoint_problem, exported_dev_ppl, latest_good_checkpoint
 from babylm.config import load_config
 from babylm.pipeline import run_corpus, run_tokenizer
+from babylm.train import selected_weights
 
 FAST = ["--set", "train.max_steps=12", "--set", "train.eval_steps=6"]  # as SMOKE_FAST
 
@@ -129,6 +132,35 @@ def test_resume_after_sigkill_skips_a_corrupt_checkpoint(run_dir: Path) -> None:
     assert 20 <= summary["resumed_from_step"] < int(newest.name.split("-")[1])
     steps = [r["step"] for r in records(run_dir) if "loss" in r]
     assert steps == list(range(1, 301))  # each step logged once, none lost or doubled
+
+
+def test_select_last_exports_the_final_weights(cli, run_dir: Path) -> None:
+    result = cli("train", "smoke", "--run-dir", str(run_dir), *FAST, "--set", "train.select=last")
+    assert result.code == 0, result.err
+    summary = json.loads((run_dir / "train" / "summary.json").read_text())
+    assert summary["select"] == "last" and summary["selected_checkpoint"] == "step 12 (the last)"
+    assert summary["selected_dev_loss"] == summary["final_dev_loss"]
+    exported = load_file(str(run_dir / "model" / "model.safetensors"))
+    last = load_file(str(run_dir / "checkpoints" / "checkpoint-12" / "model.safetensors"))
+    assert exported.keys() == last.keys()
+    assert all(torch.equal(exported[k], last[k]) for k in last)
+
+
+def test_selected_weights_and_their_dev_perplexity() -> None:
+    state = SimpleNamespace(
+        best_model_checkpoint="/r/checkpoints/checkpoint-6", best_metric=4.0, global_step=12
+    )
+    evals = [{"eval_loss": 4.0, "step": 6}, {"eval_loss": 4.5, "step": 12}]
+    best = selected_weights("best", state, evals)
+    assert best == {
+        "select": "best",
+        "selected_checkpoint": "checkpoint-6",
+        "selected_dev_loss": 4.0,
+    }
+    last = selected_weights("last", state, evals)
+    assert last["selected_checkpoint"] == "step 12 (the last)" and last["selected_dev_loss"] == 4.5
+    assert exported_dev_ppl(last) == pytest.approx(math.exp(4.5))
+    assert exported_dev_ppl({"best_dev_ppl": 60.0}) == 60.0  # a summary from before train.select
 
 
 def test_checkpoint_checks(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import click
 import typer
 
 from babylm import __version__
+from babylm.checkpoints import exported_dev_ppl
 from babylm.config import DEFAULT_PRESET, Config, list_presets, load_config, resolve_preset
 from babylm.errors import EXIT_USER_ERROR, BabylmError
 from babylm.pipeline import (
@@ -178,7 +179,7 @@ def eval_(
     extra: dict = {}
     summary_path = target / "train" / "summary.json"
     if is_run and summary_path.is_file():
-        extra["dev_ppl"] = json.loads(summary_path.read_text()).get("best_dev_ppl")
+        extra["dev_ppl"] = exported_dev_ppl(json.loads(summary_path.read_text()))
     with staged_output(out_dir) as tmp:
         results = ev.evaluate_model(
             model_dir,

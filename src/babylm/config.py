@@ -111,6 +111,8 @@ class TrainConfig:
     eval_steps: int | None = None
     """Dev loss every this many optimizer steps, as well as at every epoch end."""
     save_total_limit: int = 2
+    select: str = "best"
+    """Which weights become ``RUN/model/``: best (lowest dev loss) or last (the annealed end)."""
     logging_steps: int = 1
     max_warmup_share: float = 0.1
     """Warmup is capped at this share of all optimizer steps (with a warning)."""
@@ -417,6 +419,8 @@ def validate(cfg: Config) -> None:
     if not 0.0 <= tr.distill_alpha <= 1.0:
         raise BabylmError(f"train.distill_alpha: {tr.distill_alpha} is not in [0, 1]")
     _positive("train.distill_temperature", tr.distill_temperature)
+    if tr.select not in ("best", "last"):
+        raise BabylmError(f"train.select: {tr.select!r} is not best or last")
     if tr.packing not in PACKING_MODES:
         raise BabylmError(f"train.packing: {tr.packing!r} is not one of {PACKING_MODES}")
     if tr.seq_len > m.context_length:

@@ -176,7 +176,7 @@ def _training_procedure(run: dict[str, Any]) -> str:
         ("hardware", _hardware(s)),
         ("wall time", f"{s['wall_time_s']:,.0f} s ({hours:.2f} h)"),
         ("best dev loss / perplexity", f"{s['best_dev_loss']:.4f} / {s['best_dev_ppl']:.1f}"),
-        ("selected checkpoint", s["best_checkpoint"]),
+        ("exported weights", _exported(s)),
     ]
     return (
         "## Training procedure\n\nHugging Face `Trainer`, settings from the run's resolved"
@@ -184,6 +184,15 @@ def _training_procedure(run: dict[str, Any]) -> str:
         + markdown_table(["", "value"], rows)
         + "\n"
     )
+
+
+def _exported(s: dict[str, Any]) -> str:
+    """Which checkpoint the card's weights are (runs before ``train.select`` lack the keys)."""
+    select = s.get("select", "best")
+    name = s.get("selected_checkpoint", s["best_checkpoint"])
+    loss = s.get("selected_dev_loss", s["best_dev_loss"] if select == "best" else None)
+    how = "lowest dev loss" if select == "best" else "last step"
+    return f"{name} ({how}" + (f", dev loss {loss:.4f})" if loss is not None else ")")
 
 
 def _schedule(t: dict[str, Any], s: dict[str, Any]) -> str:

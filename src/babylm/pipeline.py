@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from babylm import corpus as corpus_mod
+from babylm.checkpoints import exported_dev_ppl
 from babylm.config import Config
 from babylm.errors import BabylmError
 from babylm.rundir import (
@@ -184,7 +185,7 @@ def run_eval(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
             cfg.eval.protocol,
             cfg.eval.batch_size,
             cfg.eval.leading_space,
-            extra={"dev_ppl": summary.get("best_dev_ppl"), "run": str(run_dir)},
+            extra={"dev_ppl": exported_dev_ppl(summary), "run": str(run_dir)},
             scorer=cfg.eval.scorer,
             tokens_per_batch=cfg.eval.tokens_per_batch,
         )

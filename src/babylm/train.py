@@ -274,7 +274,7 @@ def training_arguments(
         save_strategy="steps" if evaluate else "no",
         save_steps=eval_steps if evaluate else 500,
         save_total_limit=tr.save_total_limit,
-        load_best_model_at_end=evaluate,
+        load_best_model_at_end=evaluate and tr.select == "best",
         metric_for_best_model="eval_loss",
         greater_is_better=False,
         logging_steps=tr.logging_steps,
@@ -451,6 +451,7 @@ def _summary(
         "best_checkpoint": Path(state.best_model_checkpoint).name
         if state.best_model_checkpoint
         else None,
+        **selected_weights(tr.select, state, evals),
         "parameters": counts.total,
         "non_embedding_parameters": counts.non_embedding,
         "train_flops_per_token": train_flops_per_token(model_config, tr.seq_len),
@@ -468,6 +469,22 @@ def _summary(
         "device": "cuda" if torch.cuda.is_available() else "cpu",
         "hardware": _hardware_name(),
         "torch_threads": torch.get_num_threads(),
+    }
+
+
+def selected_weights(select: str, state: Any, evals: list[dict[str, Any]]) -> dict[str, Any]:
+    """Which weights were exported as ``RUN/model/`` and their dev loss (``train.select``)."""
+    if select == "best" and state.best_model_checkpoint:
+        return {
+            "select": select,
+            "selected_checkpoint": Path(state.best_model_checkpoint).name,
+            "selected_dev_loss": state.best_metric,
+        }
+    last_eval = evals[-1] if evals and evals[-1].get("step") == state.global_step else None
+    return {
+        "select": select,
+        "selected_checkpoint": f"step {state.global_step} (the last)",
+        "selected_dev_loss": last_eval["eval_loss"] if last_eval else None,
     }
 
 
