@@ -5,6 +5,7 @@ python scripts/collect_results.py runs/a-26m [results/a-26m]
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import sys
 from pathlib import Path
@@ -44,5 +45,12 @@ def main(run_dir: Path, out_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    run = Path(sys.argv[1])
-    main(run, Path(sys.argv[2]) if len(sys.argv) > 2 else Path("results") / run.name)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="a run folder (RUN/config.yaml)")
+    parser.add_argument("out", type=Path, nargs="?", help="default: results/<run name>/")
+    args = parser.parse_args()
+    if not (args.run / "config.yaml").is_file():
+        # Checked before anything is created, so a typo leaves no empty results/<typo>/ behind.
+        print(f"error: {args.run}: not a run folder (no config.yaml)", file=sys.stderr)
+        sys.exit(2)
+    main(args.run, args.out or Path("results") / args.run.name)
