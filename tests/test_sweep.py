@@ -28,8 +28,8 @@ def test_sweep_runs_each_variant_records_failures_and_collects_results(tmp_path:
         "  broken: [train.packing=zip]\n",
     )
     runs, results = tmp_path / "runs", tmp_path / "results"
-    argv = [str(spec), "--runs-root", str(runs), "--results", str(results)]
-    assert sweep.main(argv) == 1  # one run failed
+    argv = [str(spec), "--runs-root", str(runs), "--results", str(results), "--jobs", "2"]
+    assert sweep.main([*argv, "--learning-curve"]) == 1  # one run failed, both ran at once
 
     record = json.loads((runs / "tiny.json").read_text())
     by_name = {r["run"]: r for r in record["runs"]}
@@ -42,6 +42,17 @@ def test_sweep_runs_each_variant_records_failures_and_collects_results(tmp_path:
     blimp = json.loads((results / "isolated" / "blimp.json").read_text())
     assert round(100 * blimp["overall"], 2) == ok["blimp"]
     assert not (results / "broken").exists()
+    curve = json.loads((results / "isolated" / "learning_curve.json").read_text())
+    assert curve["run"] == str(runs / "isolated")
+
+
+def test_a_sweep_past_its_start_deadline_starts_nothing(tmp_path: Path) -> None:
+    spec = write(tmp_path / "late.yaml", "base: smoke\nruns:\n  a: []\n  b: []\n")
+    argv = [str(spec), "--runs-root", str(tmp_path / "runs"), "--start-until", "0"]
+    assert sweep.main(argv) == 1
+    record = json.loads((tmp_path / "runs" / "late.json").read_text())
+    assert [r["status"] for r in record["runs"]] == ["not started (--start-until)"] * 2
+    assert not (tmp_path / "runs" / "a").exists()
 
 
 @pytest.mark.parametrize(
@@ -62,13 +73,14 @@ def test_a_malformed_sweep_file_is_a_one_line_error(
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
-def test_the_shipped_sweep_names_valid_overrides() -> None:
-    """Every run of sweeps/issue-6.yaml resolves to a valid config; all but teachers <= 27M
+@pytest.mark.parametrize("sweep_file", ["issue-6.yaml", "issue-18.yaml"])
+def test_the_shipped_sweep_names_valid_overrides(sweep_file: str) -> None:
+    """Every run of a shipped sweep resolves to a valid config; all but teachers <= 27M
     parameters; students name teachers that the sweep trains before them."""
     from babylm.config import load_config
     from babylm.model import config_for_preset, parameter_counts
 
-    spec = sweep.load_sweep(Path(__file__).resolve().parents[1] / "sweeps" / "issue-6.yaml")
+    spec = sweep.load_sweep(Path(__file__).resolve().parents[1] / "sweeps" / sweep_file)
     done: list[str] = []
     for name, sets in spec["runs"].items():
         cfg = load_config(spec["base"], [*spec["set"], *(sets or []), f"name={name}"])

@@ -32,9 +32,13 @@ KNOWN_SOURCES = (
 )
 REFERENCE_SOURCES = ["simple_wiki", "bnc_spoken", "open_subtitles"]
 PACKING_MODES = ("reference", "packed", "sentence", "isolated")
+OBJECTIVES = ("causal", "hybrid")
+TOKENIZER_MODELS = ("bpe", "unigram")
 TOKENIZER_STYLES = ("standard", "reference")
 SCORERS = ("tree", "plain")
 STANDARD_SPECIAL_TOKENS = ("<pad>", "<s>", "</s>")
+MASK_TOKEN = "<mask>"
+"""The fourth special token (id 3) of a standard tokenizer with ``tokenizer.mask_token``."""
 DEFAULT_PRESET = "a-26m"
 KiB = 1024
 MiB = 1024 * KiB
@@ -68,6 +72,11 @@ class TokenizerConfig:
     """standard: total ids including specials. reference: BPE entries (2 specials appended)."""
     min_frequency: int = 2
     lowercase: bool = False
+    """Lowercase every text (a normaliser inside the tokenizer, so scoring lowercases too)."""
+    model: str = "bpe"
+    """standard style: bpe (byte-level BPE) or unigram (a byte-level Unigram LM)."""
+    mask_token: bool = False
+    """standard style: add ``<mask>`` (id 3) to the specials; train.objective hybrid needs it."""
 
 
 @dataclass
@@ -123,6 +132,19 @@ class TrainConfig:
     distill_alpha: float = 0.5
     """Weight of the observed-token loss; the teachers' soft targets get the rest."""
     distill_temperature: float = 2.0
+    objective: str = "causal"
+    """causal: next-token prediction. hybrid: GPT-BERT's causal + masked next-token mix
+    (``babylm.objectives``; needs packing isolated and tokenizer.mask_token)."""
+    mntp_share: float = 0.125
+    """hybrid: the share of each batch's rows trained by masked next-token prediction."""
+    mask_rate: float = 0.15
+    """hybrid: the share of an MNTP row's tokens that are hidden (80% <mask>, 10% random)."""
+    corrupt_rate: float = 0.0
+    """Causal rows: the share of input tokens replaced by random ones, labels kept (isolated)."""
+    z_loss: float = 0.0
+    """Weight of the z-loss, logsumexp(logits)^2 per labelled position (PaLM uses 1e-4)."""
+    decay_norms: bool = False
+    """Weight decay on every weight, norms included (the Trainer's default spares norms)."""
 
 
 @dataclass
@@ -427,6 +449,7 @@ def validate(cfg: Config) -> None:
         raise BabylmError(
             f"train.seq_len: {tr.seq_len} is longer than model.context_length {m.context_length}"
         )
+    _check_objective(cfg)
     if tr.precision not in ("auto", "fp32", "fp16", "bf16"):
         raise BabylmError(f"train.precision: {tr.precision!r} is not auto, fp32, fp16 or bf16")
 
@@ -441,6 +464,43 @@ def validate(cfg: Config) -> None:
     _positive("eval.tokens_per_batch", ev.tokens_per_batch)
     if ev.scorer not in SCORERS:
         raise BabylmError(f"eval.scorer: {ev.scorer!r} is not one of {', '.join(SCORERS)}")
+
+
+def _check_objective(cfg: Config) -> None:
+    """The training-objective options of ``babylm.objectives`` and what they need."""
+    tr, t = cfg.train, cfg.tokenizer
+    if tr.objective not in OBJECTIVES:
+        raise BabylmError(f"train.objective: {tr.objective!r} is not one of {OBJECTIVES}")
+    if t.model not in TOKENIZER_MODELS:
+        raise BabylmError(f"tokenizer.model: {t.model!r} is not one of {TOKENIZER_MODELS}")
+    if t.style != "standard" and (t.model != "bpe" or t.mask_token):
+        raise BabylmError("tokenizer.model and tokenizer.mask_token: need tokenizer.style standard")
+    for key in ("mntp_share", "mask_rate", "corrupt_rate"):
+        if not 0.0 <= getattr(tr, key) <= 1.0:
+            raise BabylmError(f"train.{key}: {getattr(tr, key)} is not in [0, 1]")
+    _positive("train.z_loss", tr.z_loss, allow_zero=True)
+    if tr.objective == "hybrid":
+        if not t.mask_token:
+            raise BabylmError("train.objective: hybrid needs tokenizer.mask_token: true")
+        if not 0.0 < tr.mntp_share < 1.0 or tr.mask_rate == 0.0:
+            raise BabylmError(
+                "train.objective: hybrid needs train.mntp_share in (0, 1) and train.mask_rate > 0"
+            )
+    if (tr.objective == "hybrid" or tr.corrupt_rate) and tr.packing != "isolated":
+        raise BabylmError(
+            f"train.packing: {tr.packing!r}; train.objective hybrid and train.corrupt_rate"
+            " need isolated lines (packing: isolated)"
+        )
+    if uses_objective_trainer(tr) and tr.distill_from:
+        raise BabylmError(
+            "train.distill_from: not combined with train.objective hybrid, corrupt_rate,"
+            " z_loss or decay_norms"
+        )
+
+
+def uses_objective_trainer(tr: TrainConfig) -> bool:
+    """Whether training needs ``babylm.objectives`` (anything but the plain causal recipe)."""
+    return bool(tr.objective != "causal" or tr.corrupt_rate or tr.z_loss or tr.decay_norms)
 
 
 def _positive(name: str, value: float, allow_zero: bool = False) -> None:

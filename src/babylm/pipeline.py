@@ -120,7 +120,8 @@ def run_tokenizer(cfg: Config, run_dir: Path, force: bool = False) -> StageResul
                     "token": getattr(tok, f"{name}_token"),
                     "id": getattr(tok, f"{name}_token_id"),
                 }
-                for name in ("pad", "bos", "eos")
+                for name in ("pad", "bos", "eos", "mask")
+                if getattr(tok, f"{name}_token", None) is not None
             },
             "dev": dev_stats,
         }

@@ -2,9 +2,11 @@
 
 Two styles:
 
-* ``standard``: no normalisation (so decode(encode(x)) == x for any text), all 256 bytes in
-  the base alphabet, specials ``<pad>``=0 ``<s>``=1 ``</s>``=2, and ``<s>`` prepended to every
-  encoded text, so a language model scores the first word of a sentence too.
+* ``standard``: byte-level BPE (or a byte-level Unigram LM, ``tokenizer.model``), no
+  normalisation unless ``tokenizer.lowercase`` (so decode(encode(x)) == x for any text), all
+  256 bytes in the base alphabet, specials ``<pad>``=0 ``<s>``=1 ``</s>``=2 (and ``<mask>``=3
+  with ``tokenizer.mask_token``), and ``<s>`` prepended to every encoded text, so a language
+  model scores the first word of a sentence too.
 * ``reference``: the reference card's tokenizer, kept for reproduction: NFD + lowercase +
   strip, ``vocab_size`` BPE entries learnt from the corpus alone, then ``<|endoftext|>``
   (BOS and EOS) and ``<pad>`` appended as extra ids.
@@ -18,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-from tokenizers.trainers import BpeTrainer
+from tokenizers.trainers import BpeTrainer, UnigramTrainer
 from transformers import PreTrainedTokenizerFast
 
-from babylm.config import STANDARD_SPECIAL_TOKENS, TokenizerConfig
+from babylm.config import MASK_TOKEN, STANDARD_SPECIAL_TOKENS, TokenizerConfig
 
 PAD, BOS, EOS = STANDARD_SPECIAL_TOKENS
 REFERENCE_EOT, REFERENCE_PAD = "<|endoftext|>", "<pad>"
@@ -43,18 +45,30 @@ def _show_progress() -> bool:
 def _train_standard(
     cfg: TokenizerConfig, train_file: Path, model_max_length: int
 ) -> PreTrainedTokenizerFast:
-    tok = Tokenizer(models.BPE())
+    specials = [PAD, BOS, EOS, MASK_TOKEN] if cfg.mask_token else [PAD, BOS, EOS]
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    trainer: BpeTrainer | UnigramTrainer
+    if cfg.model == "unigram":
+        tok = Tokenizer(models.Unigram())
+        trainer = UnigramTrainer(
+            vocab_size=cfg.vocab_size,
+            special_tokens=specials,
+            initial_alphabet=alphabet,
+            show_progress=_show_progress(),
+        )
+    else:
+        tok = Tokenizer(models.BPE())
+        trainer = BpeTrainer(
+            vocab_size=cfg.vocab_size,
+            min_frequency=cfg.min_frequency,
+            special_tokens=specials,
+            initial_alphabet=alphabet,
+            show_progress=_show_progress(),
+        )
     if cfg.lowercase:
         tok.normalizer = normalizers.Lowercase()
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = BpeTrainer(
-        vocab_size=cfg.vocab_size,
-        min_frequency=cfg.min_frequency,
-        special_tokens=[PAD, BOS, EOS],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=_show_progress(),
-    )
     tok.train([str(train_file)], trainer)
     bos_id = tok.token_to_id(BOS)
     tok.post_processor = processors.TemplateProcessing(
@@ -67,6 +81,7 @@ def _train_standard(
         bos_token=BOS,
         eos_token=EOS,
         pad_token=PAD,
+        mask_token=MASK_TOKEN if cfg.mask_token else None,
         model_max_length=model_max_length,
         clean_up_tokenization_spaces=False,
     )

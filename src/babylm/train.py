@@ -38,10 +38,11 @@ from transformers.integrations import TensorBoardCallback
 
 from babylm import packing
 from babylm.checkpoints import latest_good_checkpoint
-from babylm.config import Config
+from babylm.config import Config, uses_objective_trainer
 from babylm.distill import DistillationTrainer, load_teachers
 from babylm.errors import BabylmError
 from babylm.model import llama_config, parameter_counts, train_flops_per_token
+from babylm.objectives import ObjectiveCollator, ObjectiveTrainer
 from babylm.rundir import atomic_write_text, process_rank, staged_output, write_json
 from babylm.tokenizer import save_tokenizer
 
@@ -298,6 +299,26 @@ def data_collator(tok: PreTrainedTokenizerBase, isolated: bool) -> Any:
     return DataCollatorForLanguageModeling(tokenizer=tok, mlm=False)
 
 
+def objective_collator(tok: PreTrainedTokenizerBase, cfg: Config) -> ObjectiveCollator:
+    """The training batches of ``train.objective`` hybrid and ``train.corrupt_rate``."""
+    tr = cfg.train
+    if tr.objective == "hybrid" and tok.mask_token_id is None:
+        raise BabylmError(
+            "train.objective: hybrid, but the run's tokenizer has no <mask>; rebuild it with"
+            " tokenizer.mask_token: true (babylm run ... --stages tokenizer,train)"
+        )
+    return ObjectiveCollator(
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        mask_token_id=tok.mask_token_id if tr.objective == "hybrid" else None,
+        vocab_size=len(tok),
+        special_ids=list(tok.all_special_ids),
+        mntp_share=tr.mntp_share if tr.objective == "hybrid" else 0.0,
+        mask_rate=tr.mask_rate,
+        corrupt_rate=tr.corrupt_rate,
+    )
+
+
 def make_trainer(
     model: LlamaForCausalLM,
     tok: PreTrainedTokenizerBase,
@@ -309,6 +330,7 @@ def make_trainer(
     """The Trainer of a run; a :class:`DistillationTrainer` when the config names teachers."""
     extra: dict[str, Any] = {}
     trainer_class: type[Trainer] = Trainer
+    collator = data_collator(tok, "position_ids" in data["train"].column_names)
     if cfg is not None and cfg.train.distill_from:
         trainer_class = DistillationTrainer
         extra = {
@@ -316,13 +338,19 @@ def make_trainer(
             "alpha": cfg.train.distill_alpha,
             "temperature": cfg.train.distill_temperature,
         }
+    elif cfg is not None and uses_objective_trainer(cfg.train):
+        trainer_class = ObjectiveTrainer
+        extra = {"eval_collator": collator, "z_loss": cfg.train.z_loss}
+        extra["decay_norms"] = cfg.train.decay_norms
+        if cfg.train.objective == "hybrid" or cfg.train.corrupt_rate:
+            collator = objective_collator(tok, cfg)
     trainer = trainer_class(
         **extra,
         model=model,
         args=args,
         train_dataset=data["train"],
         eval_dataset=data["validation"],
-        data_collator=data_collator(tok, "position_ids" in data["train"].column_names),
+        data_collator=collator,
         processing_class=tok,
         callbacks=callbacks,
     )
