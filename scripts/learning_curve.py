@@ -1,6 +1,6 @@
 """BLiMP accuracy at each saved checkpoint of a run: learning_curve.json and .png.
 
-    python scripts/learning_curve.py runs/a-26m-plus [--per-paradigm 100] [--epoch-ends] [--out DIR]
+    python scripts/learning_curve.py runs/plus-22m [--per-paradigm 100] [--epoch-ends] [--out DIR]
 
 Each ``RUN/checkpoints/checkpoint-N`` is a loadable model folder (weights, config, tokenizer);
 its BLiMP accuracy (standard protocol, a fixed stratified subset) is plotted against the tokens
@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 
 from babylm.checkpoints import list_checkpoints
-from babylm.evaluate import blimp_pairs, evaluate_model
+from babylm.evaluate import blimp_pairs, score_pairs
 from babylm.rundir import write_json
 
 
@@ -40,8 +39,7 @@ def main() -> None:
         summary = json.loads((args.run / "train" / "summary.json").read_text())
         checkpoints = [(s, p) for s, p in checkpoints if s % summary["steps_per_epoch"] == 0]
     for step, ckpt in checkpoints:
-        with tempfile.TemporaryDirectory() as tmp:
-            res = evaluate_model(ckpt, Path(tmp), pairs)["blimp"]
+        res = score_pairs(ckpt, pairs).results["blimp"]
         points.append(
             {"step": step, "tokens_seen": tokens.get(step), "overall": res["overall"]}
             | {"macro": res["macro"], "n_pairs": res["n_pairs"]}

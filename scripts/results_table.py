@@ -1,6 +1,6 @@
 """Print RESULTS.md's experiment table from the committed results/<run>/ folders.
 
-    python scripts/results_table.py [results/a-26m results/a-26m-plus ...]
+    python scripts/results_table.py [results/a-26m results/plus-normalize ...]
 
 One row per run: its config diff against the a-26m preset, parameters, tokens seen, wall time,
 best dev loss, BLiMP overall and macro (with the number of pairs) and per field, and the
@@ -9,13 +9,16 @@ command that reproduces it. Every figure is read from the run's files.
 
 from __future__ import annotations
 
+import gzip
 import json
 import shlex
 import sys
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from babylm.config import list_presets, load_config
+from babylm.evaluate import pair_credit
 
 BASE = "a-26m"
 IGNORED = {"name", "description"}
@@ -59,12 +62,40 @@ def reproduce(config: dict[str, Any], run: str) -> str:
     return f"`babylm run {preset}{run_dir}{sets}`"
 
 
+def exact_blimp(folder: Path, blimp: dict[str, Any]) -> dict[str, Any]:
+    """Overall, macro and per-field BLiMP accuracy, unrounded, from ``pairs.jsonl.gz``.
+
+    ``blimp.json`` stores accuracies rounded to 4 decimals; printing those to one decimal
+    rounds twice (58.448% became 58.5). From the pair scores, every figure is rounded once.
+    Falls back to ``blimp.json`` for a folder without pair scores.
+    """
+    pairs_file = folder / "pairs.jsonl.gz"
+    if not pairs_file.is_file():
+        fields = {k: v["acc"] for k, v in blimp["fields"].items()}
+        return {"overall": blimp["overall"], "macro": blimp["macro"], "fields": fields}
+    credit: dict[str, list[float]] = defaultdict(list)
+    for line in gzip.decompress(pairs_file.read_bytes()).splitlines():
+        r = json.loads(line)
+        if r["task"] == "blimp":
+            credit[r["paradigm"]].append(pair_credit(r["good"], r["bad"], blimp["protocol"]))
+    by_field: dict[str, list[float]] = defaultdict(list)
+    for paradigm, values in credit.items():
+        by_field[blimp["paradigms"][paradigm]["field"]] += values
+    every = [c for values in credit.values() for c in values]
+    return {
+        "overall": sum(every) / len(every),
+        "macro": sum(sum(v) / len(v) for v in credit.values()) / len(credit),
+        "fields": {k: sum(v) / len(v) for k, v in by_field.items()},
+    }
+
+
 def row(folder: Path) -> list[str]:
     config = run_config(folder)
     summary = json.loads((folder / "summary.json").read_text())
     blimp = json.loads((folder / "blimp.json").read_text())
+    exact = exact_blimp(folder, blimp)
     diff = config_diff(config, BASE)
-    fields = ", ".join(f"{k} {100 * v['acc']:.1f}" for k, v in sorted(blimp["fields"].items()))
+    fields = ", ".join(f"{k} {100 * v:.1f}" for k, v in sorted(exact["fields"].items()))
     return [
         f"[{folder.name}]({folder.as_posix()}/)",
         "; ".join(f"{k}={_value(v)}" for k, v in diff.items()) or "(the a-26m preset)",
@@ -72,7 +103,7 @@ def row(folder: Path) -> list[str]:
         f"{summary['tokens_seen'] / 1e6:.2f}M",
         f"{summary['wall_time_s'] / 60:.0f} min",
         f"{summary['best_dev_loss']:.3f}",
-        f"**{100 * blimp['overall']:.1f}** / {100 * blimp['macro']:.1f} ({blimp['n_pairs']:,})",
+        f"**{100 * exact['overall']:.1f}** / {100 * exact['macro']:.1f} ({blimp['n_pairs']:,})",
         fields,
         reproduce(config, folder.name),
     ]

@@ -6,13 +6,26 @@ from pathlib import Path
 
 import pytest
 
-from babylm.config import Config, list_presets, load_config
+from babylm.config import DEFAULT_PRESET, Config, list_presets, load_config
 from babylm.errors import BabylmError
 from babylm.model import config_for_preset
 
 
 def test_presets_are_shipped() -> None:
-    assert {"a-26m", "reference-a", "b-66m", "reference-b", "smoke"} <= set(list_presets())
+    shipped = {"plus-22m", "a-26m", "reference-a", "b-66m", "reference-b", "smoke"}
+    assert shipped <= set(list_presets())
+
+
+def test_the_default_job_is_the_best_recipe_on_every_pair(cli) -> None:
+    """``babylm run`` with no preset trains plus-22m (58.4% on all of BLiMP, a-26m 53.7%) and
+    scores all 67,000 BLiMP pairs and the supplement; its name says its size."""
+    from babylm.model import parameter_counts
+
+    assert DEFAULT_PRESET == "plus-22m"
+    cfg = load_config(DEFAULT_PRESET)
+    assert parameter_counts(config_for_preset(cfg)).total == 21_952_896
+    assert cfg.eval.is_full() and cfg.eval.tasks == ["blimp", "supplement"]
+    assert "default" in cli("run", "--help").out or DEFAULT_PRESET in cli("run", "--help").out
 
 
 @pytest.mark.parametrize("preset", list_presets())

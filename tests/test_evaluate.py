@@ -154,6 +154,41 @@ def test_malformed_pair_file_names_file_and_line(cli, tmp_path: Path, tiny_model
     assert not (tmp_path / "out").exists()
 
 
+def test_a_non_utf8_pair_file_names_file_line_and_byte(
+    cli, tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    folder = tmp_path / "pairs"
+    folder.mkdir()
+    first = b'{"sentence_good": "A cat.", "sentence_bad": "A cats."}\n'
+    second = b'{"sentence_good": "A caf\xe9.", "sentence_bad": "A cafes."}\n'
+    (folder / "mine.jsonl").write_bytes(first + second)
+    out = tmp_path / "out"
+    result = cli("eval", str(tiny_model_dir), "--pairs-dir", str(folder), "--out", str(out))
+    offset = len(first) + second.index(b"\xe9")
+    assert result.code == 2
+    assert result.err.strip() == (
+        f"babylm: error: {folder / 'mine.jsonl'}:2: not UTF-8 (byte offset {offset} in the file)"
+    )
+    assert not out.exists()
+
+
+def test_a_pairs_folder_alone_scores_only_that_folder(
+    cli, tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "agreement.jsonl").write_text(
+        '{"sentence_good": "A cat.", "sentence_bad": "A cats."}\n'
+        '{"sentence_good": "The cats sat.", "sentence_bad": "The cats sits."}\n'
+    )
+    out = tmp_path / "out"
+    result = cli("eval", str(tiny_model_dir), "--pairs-dir", str(folder), "--out", str(out))
+    assert result.code == 0, result.err
+    assert sorted(p.name for p in out.iterdir()) == ["mine.json", "pairs.jsonl.gz"]
+    assert json.loads((out / "mine.json").read_text())["n_pairs"] == 2
+    assert "mine: overall" in result.out and "BLiMP" not in result.out
+
+
 def test_eval_command_writes_results(cli, tmp_path: Path, tiny_model_dir: Path) -> None:
     out = tmp_path / "eval"
     result = cli(

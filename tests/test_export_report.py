@@ -195,3 +195,16 @@ def test_the_cards_usage_code_runs_as_written(
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("Once upon a time")
     assert float(printed[-1]) < 0  # a log-probability
+
+
+def test_the_supplement_row_says_how_many_pairs_each_score_is_over() -> None:
+    from babylm.report import Entry, comparison_table
+
+    def entry(name: str, score: float | None, pairs: int | None) -> Entry:
+        return Entry(
+            name, 0.5, 0.5, {}, {}, {}, 6700, "standard", supplement=score, supplement_pairs=pairs
+        )
+
+    full, subset, none = entry("a", 0.743, 5218), entry("b", 0.5388, 464), entry("c", None, None)
+    _, rows = comparison_table([full, subset, none])
+    assert rows[-1] == ["BLiMP supplement (pairs)", "74.3 (5,218)", "53.9 (464)", ""]

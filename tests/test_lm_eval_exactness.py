@@ -14,8 +14,9 @@ import pytest
 
 from babylm import data
 from babylm.evaluate import blimp_pairs, evaluate_model, write_lm_eval_tasks
+from tests.conftest import require
 
-lm_eval = pytest.importorskip("lm_eval")
+lm_eval = require("lm_eval")
 
 PARADIGMS = ["anaphor_gender_agreement", "determiner_noun_agreement_2", "wh_island"]
 PER_PARADIGM = 20
@@ -48,6 +49,9 @@ def test_log_likelihoods_and_accuracy_match_lm_eval(
     ]
     for name in PARADIGMS:
         samples = sorted(theirs["samples"][f"babylm_check_{name}"], key=lambda s: s["doc_id"])
+        embedded = {r["sentence_good"]: r["sentence_bad"] for r in data.load_blimp(name)}
+        # the embedded data was the source of both: lm-eval read the same sentences
+        assert all(embedded[s["doc"]["sentence_good"]] == s["doc"]["sentence_bad"] for s in samples)
         mine = [r for r in our_pairs if r["paradigm"] == name]
         assert len(samples) == len(mine) == PER_PARADIGM
         for sample, row in zip(samples, mine, strict=True):
@@ -56,4 +60,3 @@ def test_log_likelihoods_and_accuracy_match_lm_eval(
             assert row["bad"] == pytest.approx(bad_ll, abs=1e-4)
         acc = theirs["results"][f"babylm_check_{name}"]["acc,none"]
         assert ours["paradigms"][name]["acc"] == pytest.approx(acc, abs=1e-9)
-    assert data.blimp_paradigms()  # the embedded data was the source of both

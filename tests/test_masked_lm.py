@@ -10,8 +10,10 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast
 
+from babylm.config import EvalConfig
 from babylm.evaluate import blimp_pairs, evaluate_model
 from babylm.scoring import score_masked
+from tests.conftest import require
 
 SENTENCES = ["The cat sat on the mat.", "Who did the dog see?", "Unbelievably, dogs bark."]
 
@@ -58,7 +60,7 @@ def masked_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("variant", ["original", "within_word_l2r"])
 def test_pll_matches_minicons(masked_dir: Path, variant: str) -> None:
-    scorer_mod = pytest.importorskip("minicons.scorer")
+    scorer_mod = require("minicons.scorer")
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(masked_dir))
@@ -90,6 +92,6 @@ def test_variants_differ_on_multi_token_words(masked_dir: Path) -> None:
 
 def test_eval_scores_a_masked_lm_by_pll(masked_dir: Path, tmp_path: Path) -> None:
     pairs = blimp_pairs(per_paradigm=2, paradigms=["passive_1"])
-    results = evaluate_model(masked_dir, tmp_path, {"blimp": pairs}, batch_size=16)
+    results = evaluate_model(masked_dir, tmp_path, {"blimp": pairs}, EvalConfig(batch_size=16))
     assert results["blimp"]["protocol"] == "pll-within_word_l2r"
     assert json.loads((tmp_path / "blimp.json").read_text())["n_pairs"] == 2

@@ -55,9 +55,12 @@ def test_sentence_blocks_start_with_bos_at_line_starts(tok: PreTrainedTokenizerF
     assert all(len(b) <= seq_len for b in blocks)
     long_line = max(len(i) for i in items)
     assert long_line > seq_len
-    for block in blocks:
-        # A block starts a line, unless it continues a line longer than a block.
-        assert block[0] == tok.bos_token_id or len(block) == seq_len or block[-1] == 2
+    for i, block in enumerate(blocks):
+        # A block starts a line, unless it continues a line longer than a block: then the
+        # block before it is full and stops inside that line (not at its </s>).
+        if block[0] != tok.bos_token_id:
+            before = blocks[i - 1] if i else []
+            assert len(before) == seq_len and before[-1] != tok.eos_token_id
     starts = sum(b[0] == tok.bos_token_id for b in blocks)
     assert starts >= len(blocks) - len(LINES) // 4 * (long_line // seq_len)
 

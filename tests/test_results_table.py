@@ -35,7 +35,7 @@ def test_reproduce_command_rebuilds_the_runs_config(folder: Path) -> None:
 
 def test_a_key_added_after_the_run_is_reset_to_what_the_run_had(tmp_path: Path) -> None:
     # A run from before corpus.normalize existed trained on raw text; the preset now normalises.
-    config = load_config("a-26m-plus").to_dict()
+    config = load_config("plus-22m").to_dict()
     del config["corpus"]["normalize"]
     folder = tmp_path / "old-run"
     folder.mkdir()
@@ -43,3 +43,15 @@ def test_a_key_added_after_the_run_is_reset_to_what_the_run_had(tmp_path: Path) 
     command = results_table.reproduce(results_table.run_config(folder), folder.name)
     assert "--set 'corpus.normalize=[]'" in command
     assert "--run-dir runs/old-run" in command
+
+
+def test_the_table_in_results_md_is_the_one_the_files_give(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RESULTS.md's table is derived, not typed: regenerate it after adding a run."""
+    monkeypatch.chdir(RESULTS.parent)
+    results_table.main(sorted(p for p in Path("results").iterdir() if (p / "blimp.json").is_file()))
+    printed = capsys.readouterr().out.strip().splitlines()
+    text = (RESULTS.parent / "RESULTS.md").read_text(encoding="utf-8").splitlines()
+    start = text.index(printed[0])
+    assert text[start : start + len(printed)] == printed

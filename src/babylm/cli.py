@@ -11,17 +11,17 @@ import click
 import typer
 
 from babylm import __version__
-from babylm.checkpoints import exported_dev_ppl
 from babylm.config import DEFAULT_PRESET, Config, list_presets, load_config, resolve_preset
 from babylm.errors import EXIT_USER_ERROR, BabylmError
 from babylm.pipeline import (
     STAGE_RUNNERS,
     StageResult,
+    check_run,
     default_run_dir,
     parse_stages,
     prepare_run,
 )
-from babylm.rundir import process_rank
+from babylm.rundir import process_rank, writer_lock
 
 app = typer.Typer(
     add_completion=False,
@@ -64,9 +64,11 @@ def _report(result: StageResult) -> None:
 
 def _run_stages(cfg: Config, run_dir: Path | None, stages: list[str], force: bool) -> Path:
     directory = run_dir or default_run_dir(cfg)
-    prepare_run(cfg, directory)
-    for stage in stages:
-        _report(STAGE_RUNNERS[stage](cfg, directory, force))
+    check_run(cfg)  # a mistake stops before the run folder (and its lock) exists
+    with writer_lock(directory):
+        prepare_run(cfg, directory)
+        for stage in stages:
+            _report(STAGE_RUNNERS[stage](cfg, directory, force))
     return directory
 
 
@@ -132,8 +134,13 @@ def train(
 @app.command("eval")
 def eval_(
     target: Annotated[Path, typer.Argument(help="A run folder (its model/) or a model folder.")],
-    out: Annotated[Path | None, typer.Option(help="Results folder [default: RUN/eval].")] = None,
-    tasks: Annotated[str, typer.Option(help="blimp, supplement, or both.")] = "blimp,supplement",
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Results folder [default: RUN/eval, or RUN/eval-<selection>]."),
+    ] = None,
+    tasks: Annotated[
+        str | None, typer.Option(help="blimp, supplement, or both [default: both].")
+    ] = None,
     per_paradigm: Annotated[
         int | None, typer.Option(help="Pairs per paradigm (a fixed stratified subset).")
     ] = None,
@@ -141,7 +148,10 @@ def eval_(
     terms: Annotated[str | None, typer.Option(help="Only these linguistics terms.")] = None,
     fields: Annotated[str | None, typer.Option(help="Only these fields.")] = None,
     pairs_dir: Annotated[
-        Path | None, typer.Option(help="Also score a folder of *.jsonl minimal pairs.")
+        list[Path] | None,
+        typer.Option(
+            help="A folder of *.jsonl minimal pairs (repeatable); alone, only these are scored."
+        ),
     ] = None,
     protocol: Annotated[str, typer.Option(help="standard or reference.")] = "standard",
     batch_size: Annotated[int, typer.Option(help="Sentences per forward pass.")] = 64,
@@ -158,43 +168,32 @@ def eval_(
         int, typer.Option(help="Prefix-tree nodes per forward pass (tree scorer).")
     ] = 4096,
 ) -> None:
-    """Score a model on BLiMP (all 67,000 pairs by default) and the BLiMP supplement."""
-    from babylm import evaluate as ev
-    from babylm.generate import model_folder
-    from babylm.pipeline import print_results
-    from babylm.rundir import staged_output
+    """Score a model on BLiMP (all 67,000 pairs by default) and the BLiMP supplement.
 
-    model_dir = model_folder(target)
-    is_run = model_dir != target
-    out_dir = out or (target / "eval" if is_run else Path("runs") / f"eval-{target.name}")
-    if protocol not in ("standard", "reference"):
-        raise BabylmError(f"--protocol: {protocol!r} is not standard or reference")
-    if scorer not in ("tree", "plain"):
-        raise BabylmError(f"--scorer: {scorer!r} is not tree or plain")
-    if min(batch_size, tokens_per_batch) < 1:
-        raise BabylmError("--batch-size and --tokens-per-batch must be at least 1")
-    task_pairs = ev.select_pairs(
-        _csv(tasks) or [], per_paradigm, _csv(paradigms), _csv(terms), _csv(fields), pairs_dir
+    On a run folder whose eval settings these are, this is the run's eval stage (RUN/eval/,
+    skipped when up to date). Any other selection is written beside it, to
+    RUN/eval-<selection>/, and never replaces the stage's results.
+    """
+    from babylm.config import EvalConfig, validate_eval
+    from babylm.pipeline import evaluate_target
+
+    default_tasks = "" if pairs_dir and tasks is None else "blimp,supplement"
+    ev = EvalConfig(
+        tasks=_csv(default_tasks if tasks is None else tasks) or [],
+        per_paradigm=per_paradigm,
+        protocol=protocol,
+        scorer=scorer,
+        batch_size=batch_size,
+        tokens_per_batch=tokens_per_batch,
+        leading_space=leading_space,
+        paradigms=_csv(paradigms) or [],
+        terms=_csv(terms) or [],
+        fields=_csv(fields) or [],
+        pairs_dirs=[str(p) for p in pairs_dir or []],
+        mlm_variant=mlm_variant,
     )
-    extra: dict = {}
-    summary_path = target / "train" / "summary.json"
-    if is_run and summary_path.is_file():
-        extra["dev_ppl"] = exported_dev_ppl(json.loads(summary_path.read_text()))
-    with staged_output(out_dir) as tmp:
-        results = ev.evaluate_model(
-            model_dir,
-            tmp,
-            task_pairs,
-            protocol,
-            batch_size,
-            leading_space,
-            extra,
-            mlm_variant,
-            scorer,
-            tokens_per_batch,
-        )
-    typer.echo(f"results -> {out_dir}")
-    print_results(results)
+    validate_eval(ev)
+    evaluate_target(target, ev, out, _report)
 
 
 RunFolder = Annotated[Path, typer.Argument(help="A run folder (runs/<name>).")]
@@ -210,14 +209,18 @@ def _run_config(run: Path) -> Config:
 @app.command()
 def export(run: RunFolder, force: Force = False) -> None:
     """Write the model card RUN/model/README.md (every number from the run's files)."""
-    _report(STAGE_RUNNERS["export"](_run_config(run), run, force))
+    cfg = _run_config(run)
+    with writer_lock(run):
+        _report(STAGE_RUNNERS["export"](cfg, run, force))
     typer.echo(f"model card -> {run / 'model' / 'README.md'}")
 
 
 @app.command()
 def report(run: RunFolder, force: Force = False) -> None:
     """Compare the run with its report.compare folders and the published rows: RUN/report/."""
-    _report(STAGE_RUNNERS["report"](_run_config(run), run, force))
+    cfg = _run_config(run)
+    with writer_lock(run):
+        _report(STAGE_RUNNERS["report"](cfg, run, force))
 
 
 @app.command()

@@ -36,10 +36,13 @@ OBJECTIVES = ("causal", "hybrid")
 TOKENIZER_MODELS = ("bpe", "unigram")
 TOKENIZER_STYLES = ("standard", "reference")
 SCORERS = ("tree", "plain")
+PROTOCOLS = ("standard", "reference")
+EVAL_TASKS = ("blimp", "supplement")
+MLM_VARIANTS = ("within_word_l2r", "original")
 STANDARD_SPECIAL_TOKENS = ("<pad>", "<s>", "</s>")
 MASK_TOKEN = "<mask>"
 """The fourth special token (id 3) of a standard tokenizer with ``tokenizer.mask_token``."""
-DEFAULT_PRESET = "a-26m"
+DEFAULT_PRESET = "plus-22m"
 KiB = 1024
 MiB = 1024 * KiB
 
@@ -163,6 +166,20 @@ class EvalConfig:
     """Prefix-tree nodes per forward pass (tree scorer)."""
     leading_space: bool = False
     """Score " " + sentence, as lm-eval-harness's own blimp tasks do."""
+    paradigms: list[str] = field(default_factory=list)
+    """Only these BLiMP paradigms (empty: all 67)."""
+    terms: list[str] = field(default_factory=list)
+    """Only the BLiMP paradigms of these linguistic terms (empty: all)."""
+    fields: list[str] = field(default_factory=list)
+    """Only the BLiMP paradigms of these fields (empty: all)."""
+    pairs_dirs: list[str] = field(default_factory=list)
+    """Folders of ``*.jsonl`` minimal pairs, each scored as a task named after the folder."""
+    mlm_variant: str = "within_word_l2r"
+    """Masked LMs: pseudo-log-likelihood variant, within_word_l2r or original."""
+
+    def is_full(self) -> bool:
+        """Every pair of every task it names: no subset, no filter."""
+        return self.per_paradigm is None and not (self.paradigms or self.terms or self.fields)
 
 
 @dataclass
@@ -188,7 +205,7 @@ class ReportConfig:
 class Config:
     """A whole run: what ``runs/<name>/config.yaml`` holds."""
 
-    name: str = DEFAULT_PRESET
+    name: str = "a-26m"  # the dataclass defaults are the a-26m recipe
     description: str = ""
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
@@ -453,17 +470,28 @@ def validate(cfg: Config) -> None:
     if tr.precision not in ("auto", "fp32", "fp16", "bf16"):
         raise BabylmError(f"train.precision: {tr.precision!r} is not auto, fp32, fp16 or bf16")
 
+    validate_eval(ev)
+
+
+def validate_eval(ev: EvalConfig) -> None:
+    """The evaluation settings, checked once for the eval stage and ``babylm eval`` alike."""
     for task in ev.tasks:
-        if task not in ("blimp", "supplement"):
-            raise BabylmError(f"eval.tasks: unknown task {task!r} (known: blimp, supplement)")
+        if task not in EVAL_TASKS:
+            raise BabylmError(f"eval.tasks: unknown task {task!r} (known: {', '.join(EVAL_TASKS)})")
+    if not ev.tasks and not ev.pairs_dirs:
+        raise BabylmError("eval.tasks: nothing to evaluate: name a task or eval.pairs_dirs")
     if ev.per_paradigm is not None:
         _positive("eval.per_paradigm", ev.per_paradigm)
-    if ev.protocol not in ("standard", "reference"):
-        raise BabylmError(f"eval.protocol: {ev.protocol!r} is not standard or reference")
+    if ev.protocol not in PROTOCOLS:
+        raise BabylmError(f"eval.protocol: {ev.protocol!r} is not one of {', '.join(PROTOCOLS)}")
     _positive("eval.batch_size", ev.batch_size)
     _positive("eval.tokens_per_batch", ev.tokens_per_batch)
     if ev.scorer not in SCORERS:
         raise BabylmError(f"eval.scorer: {ev.scorer!r} is not one of {', '.join(SCORERS)}")
+    if ev.mlm_variant not in MLM_VARIANTS:
+        raise BabylmError(
+            f"eval.mlm_variant: {ev.mlm_variant!r} is not one of {', '.join(MLM_VARIANTS)}"
+        )
 
 
 def _check_objective(cfg: Config) -> None:

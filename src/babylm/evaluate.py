@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from babylm import data
+from babylm.config import EVAL_TASKS, EvalConfig
 from babylm.errors import BabylmError
 from babylm.rundir import atomic_write_bytes, write_json
 
@@ -88,14 +89,30 @@ def supplement_pairs(per_paradigm: int | None = None, seed: int = 0) -> list[Pai
     return pairs
 
 
+def _read_lines(path: Path) -> list[tuple[int, str]]:
+    """(line number, text) of a UTF-8 file; a bad byte stops with file, line and byte offset."""
+    lines, offset = [], 0
+    for number, raw in enumerate(path.read_bytes().split(b"\n"), 1):
+        try:
+            lines.append((number, raw.decode("utf-8")))
+        except UnicodeDecodeError as exc:
+            raise BabylmError(
+                f"{path}:{number}: not UTF-8 (byte offset {offset + exc.start} in the file)"
+            ) from None
+        offset += len(raw) + 1
+    return lines
+
+
 def folder_pairs(folder: Path) -> list[Pair]:
     """Every ``*.jsonl`` file of ``folder`` as a paradigm; a bad line stops with file:line."""
+    if not folder.is_dir():
+        raise BabylmError(f"{folder}: no such folder of minimal pairs")
     files = sorted(folder.glob("*.jsonl"))
     if not files:
         raise BabylmError(f"{folder}: no *.jsonl files")
     pairs = []
     for path in files:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in _read_lines(path):
             if not line.strip():
                 continue
             try:
@@ -126,25 +143,20 @@ def folder_pairs(folder: Path) -> list[Pair]:
     return pairs
 
 
-def select_pairs(
-    tasks: Iterable[str],
-    per_paradigm: int | None = None,
-    paradigms: Iterable[str] | None = None,
-    terms: Iterable[str] | None = None,
-    fields: Iterable[str] | None = None,
-    pairs_dir: Path | None = None,
-) -> dict[str, list[Pair]]:
-    """The pair sets to score, by task name: blimp, supplement, and a user folder if given."""
+def select_pairs(ev: EvalConfig) -> dict[str, list[Pair]]:
+    """The pair sets an evaluation scores, by task name: its tasks, then each pairs folder."""
     selected: dict[str, list[Pair]] = {}
-    for task in tasks:
+    for task in ev.tasks:
         if task == "blimp":
-            selected["blimp"] = blimp_pairs(per_paradigm, paradigms, terms, fields)
+            selected["blimp"] = blimp_pairs(ev.per_paradigm, ev.paradigms, ev.terms, ev.fields)
         elif task == "supplement":
-            selected["supplement"] = supplement_pairs(per_paradigm)
+            selected["supplement"] = supplement_pairs(ev.per_paradigm)
         else:
-            raise BabylmError(f"--tasks: unknown task {task!r} (known: blimp, supplement)")
-    if pairs_dir is not None:
-        selected[pairs_dir.name] = folder_pairs(pairs_dir)
+            raise BabylmError(f"eval.tasks: unknown task {task!r} (known: {', '.join(EVAL_TASKS)})")
+    for folder in map(Path, ev.pairs_dirs):
+        if folder.name in selected:
+            raise BabylmError(f"{folder}: a task named {folder.name!r} is already selected")
+        selected[folder.name] = folder_pairs(folder)
     if not selected:
         raise BabylmError("nothing to evaluate: give --tasks or --pairs-dir")
     return selected
@@ -305,43 +317,50 @@ def load_scoring_model(model_dir: Path) -> tuple[Any, str]:
     return model.eval(), kind
 
 
-def evaluate_model(
-    model_dir: Path,
-    out_dir: Path,
-    task_pairs: dict[str, list[Pair]],
-    protocol: str = "standard",
-    batch_size: int = 64,
-    leading_space: bool = False,
-    extra: dict[str, Any] | None = None,
-    mlm_variant: str = "within_word_l2r",
-    scorer: str = "tree",
-    tokens_per_batch: int = 4096,
-) -> dict[str, dict[str, Any]]:
-    """Score every task's pairs, write ``<task>.json`` and ``pairs.jsonl.gz``; return results.
+@dataclass
+class Scored:
+    """What scoring a model produced: results by task, and every pair with its two scores."""
 
-    Causal LMs use ``protocol`` and ``scorer`` (``tree`` computes each shared prefix once,
-    ``plain`` runs whole sentences; same scores up to float rounding); masked LMs are scored by
-    pseudo-log-likelihood (``mlm_variant``). Ties count half.
+    results: dict[str, dict[str, Any]]
+    pairs: list[Pair]
+    good: list[float]
+    bad: list[float]
+
+
+def score_pairs(
+    model_dir: Path,
+    task_pairs: dict[str, list[Pair]],
+    ev: EvalConfig | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Scored:
+    """Score every task's pairs with the model in ``model_dir``; nothing is written.
+
+    Causal LMs use ``ev.protocol`` and ``ev.scorer`` (``tree`` computes each shared prefix
+    once, ``plain`` runs whole sentences; same scores up to float rounding); masked LMs are
+    scored by pseudo-log-likelihood (``ev.mlm_variant``). Ties count half.
     """
     from transformers import AutoTokenizer
 
     from babylm.scoring import encode_for_scoring, score_masked, score_sequences, score_tree
 
+    ev = ev or EvalConfig()
+    protocol = ev.protocol
     tok = AutoTokenizer.from_pretrained(str(model_dir))
     model, kind = load_scoring_model(model_dir)
     everything = [p for pairs in task_pairs.values() for p in pairs]
     if kind == "masked":
-        protocol = f"pll-{mlm_variant}"
-        texts = [(" " if leading_space else "") + t for p in everything for t in (p.good, p.bad)]
-        scores = score_masked(model, tok, texts, mlm_variant, batch_size)
+        protocol = f"pll-{ev.mlm_variant}"
+        space = " " if ev.leading_space else ""
+        texts = [space + t for p in everything for t in (p.good, p.bad)]
+        scores = score_masked(model, tok, texts, ev.mlm_variant, ev.batch_size)
     else:
         texts = [t for p in everything for t in (p.good, p.bad)]
-        seqs = encode_for_scoring(tok, texts, protocol, leading_space)
+        seqs = encode_for_scoring(tok, texts, protocol, ev.leading_space)
         pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-        if scorer == "tree":
-            scores = score_tree(model, seqs, tokens_per_batch, pad_id=pad)
+        if ev.scorer == "tree":
+            scores = score_tree(model, seqs, ev.tokens_per_batch, pad_id=pad)
         else:
-            scores = score_sequences(model, seqs, batch_size, pad)
+            scores = score_sequences(model, seqs, ev.batch_size, pad)
     good, bad = scores[0::2], scores[1::2]
     results, start = {}, 0
     for task, pairs in task_pairs.items():
@@ -349,10 +368,28 @@ def evaluate_model(
         start += len(pairs)
         credit = [pair_credit(x, y, protocol) for x, y in zip(g, b, strict=True)]
         results[task] = aggregate(pairs, credit, protocol) | {
-            "leading_space": leading_space,
+            "leading_space": ev.leading_space,
             "model": str(model_dir),
             **(extra or {}),
         }
-        save_results(out_dir, task, results[task])
-    write_pairs(out_dir / "pairs.jsonl.gz", everything, good, bad)
-    return results
+    return Scored(results, everything, good, bad)
+
+
+def write_results(out_dir: Path, scored: Scored) -> None:
+    """``<task>.json`` for each task and ``pairs.jsonl.gz`` (every pair's two scores)."""
+    for task, result in scored.results.items():
+        save_results(out_dir, task, result)
+    write_pairs(out_dir / "pairs.jsonl.gz", scored.pairs, scored.good, scored.bad)
+
+
+def evaluate_model(
+    model_dir: Path,
+    out_dir: Path,
+    task_pairs: dict[str, list[Pair]],
+    ev: EvalConfig | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Score every task's pairs and write the results into ``out_dir``; return them."""
+    scored = score_pairs(model_dir, task_pairs, ev, extra)
+    write_results(out_dir, scored)
+    return scored.results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
@@ -12,7 +13,7 @@ from typing import Any
 
 from babylm import corpus as corpus_mod
 from babylm.checkpoints import exported_dev_ppl
-from babylm.config import Config
+from babylm.config import Config, EvalConfig, load_config
 from babylm.errors import BabylmError
 from babylm.rundir import (
     MANIFEST,
@@ -22,9 +23,11 @@ from babylm.rundir import (
     manifest_header,
     process_rank,
     read_manifest,
+    sha256_bytes,
     sha256_file,
     staged_output,
     write_json,
+    writer_lock,
 )
 
 RANK_WAIT_S = 3600.0
@@ -44,9 +47,14 @@ def default_run_dir(cfg: Config) -> Path:
     return Path("runs") / cfg.name
 
 
+def check_run(cfg: Config) -> None:
+    """What can be checked before any work (and before the run folder exists)."""
+    corpus_mod.check_budget(cfg.corpus)
+
+
 def prepare_run(cfg: Config, run_dir: Path) -> None:
     """Check what can be checked before any work, then record the resolved config."""
-    corpus_mod.check_budget(cfg.corpus)
+    check_run(cfg)
     if process_rank() == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / "config.yaml", cfg.to_yaml())
@@ -169,26 +177,28 @@ def print_results(results: dict[str, dict[str, Any]]) -> None:
         print(f"BLiMP overall {res['overall']:.4f} ({res['n_pairs']:,} pairs)", flush=True)
 
 
+def eval_extra(run_dir: Path | None) -> dict[str, Any]:
+    """What results record about the run they score: its folder and the model's dev ppl."""
+    if run_dir is None:
+        return {}
+    summary = (read_manifest(run_dir / "train") or {}).get("summary", {})
+    return {"dev_ppl": exported_dev_ppl(summary), "run": str(run_dir)}
+
+
 def run_eval(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
     """Score the run's model on the configured minimal-pair tasks into RUN/eval/."""
     from babylm import evaluate as ev
 
-    train_manifest = _require(run_dir, "train", "eval")
+    _require(run_dir, "train", "eval")
     model_dir = run_dir / "model"
     inputs = {"model/model.safetensors": sha256_file(model_dir / "model.safetensors")}
-    summary = train_manifest.get("summary", {})
+    for folder in cfg.eval.pairs_dirs:
+        for path in sorted(Path(folder).glob("*.jsonl")):
+            inputs[str(path)] = sha256_file(path)
 
     def build(out: Path) -> dict[str, Any]:
         results = ev.evaluate_model(
-            model_dir,
-            out,
-            ev.select_pairs(cfg.eval.tasks, cfg.eval.per_paradigm),
-            cfg.eval.protocol,
-            cfg.eval.batch_size,
-            cfg.eval.leading_space,
-            extra={"dev_ppl": exported_dev_ppl(summary), "run": str(run_dir)},
-            scorer=cfg.eval.scorer,
-            tokens_per_batch=cfg.eval.tokens_per_batch,
+            model_dir, out, ev.select_pairs(cfg.eval), cfg.eval, eval_extra(run_dir)
         )
         print_results(results)
         return {
@@ -197,6 +207,81 @@ def run_eval(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
         }
 
     return _run_stage("eval", run_dir, dataclasses.asdict(cfg.eval), inputs, build, force)
+
+
+def evaluation_label(ev: EvalConfig) -> str:
+    """A folder name that says what an evaluation scored and how: ``blimp-5pp-reference``."""
+    parts = ["+".join([*ev.tasks, *(Path(p).name for p in ev.pairs_dirs)])]
+    if ev.per_paradigm is not None:
+        parts.append(f"{ev.per_paradigm}pp")
+    if ev.paradigms or ev.terms or ev.fields:
+        chosen = json.dumps([ev.paradigms, ev.terms, ev.fields]).encode()
+        parts.append(f"filtered-{sha256_bytes(chosen)[:8]}")
+    if ev.protocol != "standard":
+        parts.append(ev.protocol)
+    if ev.scorer != "tree":
+        parts.append(ev.scorer)
+    if ev.leading_space:
+        parts.append("leading-space")
+    if ev.mlm_variant != EvalConfig().mlm_variant:
+        parts.append(ev.mlm_variant)
+    return "-".join(parts)
+
+
+def evaluate_target(
+    target: Path,
+    ev: EvalConfig,
+    out: Path | None = None,
+    report: Callable[[StageResult], None] | None = None,
+) -> Path:
+    """``babylm eval``: a run's eval stage, or any other selection written beside it.
+
+    On a run folder whose ``eval`` settings ``ev`` are (batch sizes aside), this is the eval
+    stage: RUN/eval/ with its manifest, skipped when up to date. Any other selection goes to
+    ``out`` or RUN/eval-<label>/ (a model folder: runs/eval-<name>/), so a quick look never
+    replaces the results that the card and the report are built from. Returns the folder.
+    """
+    from babylm import evaluate
+    from babylm.generate import model_folder
+
+    model_dir = model_folder(target)
+    run_dir = target if model_dir != target else None
+    cfg = None
+    if run_dir is not None and (run_dir / "config.yaml").is_file():
+        cfg = load_config(str(run_dir / "config.yaml"))
+        stage_dir = run_dir / "eval"
+        same = dataclasses.replace(
+            ev, batch_size=cfg.eval.batch_size, tokens_per_batch=cfg.eval.tokens_per_batch
+        )
+        if out is not None and out.resolve() == stage_dir.resolve() and same != cfg.eval:
+            raise BabylmError(
+                f"--out {out}: that is the run's eval stage folder, which holds the run's own"
+                f" eval.* settings; leave out --out to write to {run_dir}/eval-<selection>/"
+            )
+        if same == cfg.eval and out in (None, stage_dir):
+            with writer_lock(run_dir):
+                result = run_eval(cfg, run_dir)
+            if report is not None:
+                report(result)
+            if result.status == "skipped":
+                names = [*cfg.eval.tasks, *(Path(p).name for p in cfg.eval.pairs_dirs)]
+                print_results({t: json.loads((stage_dir / f"{t}.json").read_text()) for t in names})
+            print(f"results -> {stage_dir} (the run's eval stage)")
+            return stage_dir
+    label = evaluation_label(ev)
+    if out is None:
+        out = run_dir / f"eval-{label}" if run_dir else Path("runs") / f"eval-{target.name}"
+    task_pairs = evaluate.select_pairs(ev)  # bad pairs files stop here, before any writing
+    lock = writer_lock(run_dir) if run_dir else contextlib.nullcontext()
+    with lock, staged_output(out) as tmp:
+        results = evaluate.evaluate_model(model_dir, tmp, task_pairs, ev, eval_extra(run_dir))
+    print(
+        f"results -> {out} ({label}; the run's eval stage is untouched)"
+        if run_dir and cfg
+        else f"results -> {out}"
+    )
+    print_results(results)
+    return out
 
 
 def _hash_existing(run_dir: Path, names: list[str]) -> dict[str, str]:

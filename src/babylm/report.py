@@ -39,6 +39,7 @@ class Entry:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     pairs_file: Path | None = None
     supplement: float | None = None
+    supplement_pairs: int | None = None
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -56,8 +57,9 @@ def load_entry(path: Path, name: str | None = None) -> Entry:
         raise BabylmError(f"{path}: no blimp.json here or in eval/ (run `babylm eval` first)")
     res = _read_json(eval_dir / "blimp.json")
     metrics: list[dict[str, Any]] = []
-    metrics_file = run_dir / "train" / "metrics.jsonl" if run_dir else None
-    if metrics_file and metrics_file.is_file():
+    # A run's training log; a committed results/<run>/ folder keeps it beside blimp.json.
+    metrics_file = run_dir / "train" / "metrics.jsonl" if run_dir else eval_dir / "metrics.jsonl"
+    if metrics_file.is_file():
         lines = metrics_file.read_text(encoding="utf-8").splitlines()
         metrics = [json.loads(line) for line in lines if line.strip()]
     sup = eval_dir / "supplement.json"
@@ -74,6 +76,7 @@ def load_entry(path: Path, name: str | None = None) -> Entry:
         metrics=metrics,
         pairs_file=eval_dir / "pairs.jsonl.gz" if (eval_dir / "pairs.jsonl.gz").is_file() else None,
         supplement=_read_json(sup)["overall"] if sup.is_file() else None,
+        supplement_pairs=_read_json(sup)["n_pairs"] if sup.is_file() else None,
     )
 
 
@@ -133,8 +136,19 @@ def comparison_table(entries: list[Entry]) -> tuple[list[str], list[list[str]]]:
         keys = sorted({k for e in entries for k in getattr(e, attr)})
         rows += [[f"{label}: {k}", *[_pct(getattr(e, attr).get(k)) for e in entries]] for k in keys]
     rows.append(["pairs", *[f"{e.n_pairs:,}" if e.n_pairs else "published" for e in entries]])
-    rows.append(["BLiMP supplement", *[_pct(e.supplement) for e in entries]])
+    rows.append(["BLiMP supplement (pairs)", *[_supplement(e) for e in entries]])
     return header, rows
+
+
+def _supplement(e: Entry) -> str:
+    """The supplement score with its pair count: a 464-pair subset is not the full 5,218."""
+    if e.supplement is None:
+        return ""
+    return (
+        f"{_pct(e.supplement)} ({e.supplement_pairs:,})"
+        if e.supplement_pairs
+        else _pct(e.supplement)
+    )
 
 
 def _pct(x: float | None) -> str:

@@ -128,3 +128,40 @@ def manifest_header(stage: str, fp: str) -> dict[str, Any]:
         "babylm_version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+
+
+LOCK_FILE, LOCK_PID_FILE = ".lock", ".lock.pid"
+
+
+@contextlib.contextmanager
+def writer_lock(run_dir: Path) -> Iterator[None]:
+    """Hold the run folder's one-writer lock (``RUN/.lock``) while a command writes into it.
+
+    A second babylm process that wants to write the same folder stops at once with a one-line
+    error naming the holder's pid, instead of the two corrupting each other's stages. The lock
+    is an OS file lock (``filelock``): it dies with its process, so a killed run never leaves a
+    stale lock behind. Under torchrun only rank 0 writes, so only rank 0 takes it.
+    """
+    from filelock import FileLock, Timeout
+
+    from babylm.errors import BabylmError
+
+    if process_rank() > 0:
+        yield
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock, pid_file = FileLock(str(run_dir / LOCK_FILE)), run_dir / LOCK_PID_FILE
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = pid_file.read_text().strip() if pid_file.is_file() else "unknown"
+        raise BabylmError(
+            f"{run_dir}: another babylm process (pid {holder or 'unknown'}) is writing this run"
+            " folder; wait for it to finish or stop it"
+        ) from None
+    try:
+        pid_file.write_text(f"{os.getpid()}\n")
+        yield
+    finally:
+        pid_file.unlink(missing_ok=True)
+        lock.release()

@@ -25,6 +25,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from babylm.config import MLM_VARIANTS
 from babylm.errors import BabylmError
 from babylm.prefix_tree import ancestor_mask, pack_prefix_trees
 
@@ -264,9 +265,6 @@ def _pad(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torc
     return ids, mask
 
 
-MLM_VARIANTS = ("within_word_l2r", "original")
-
-
 @torch.inference_mode()
 def score_masked(
     model: PreTrainedModel,
@@ -283,7 +281,7 @@ def score_masked(
     so a word split into pieces is not scored from its own remaining pieces.
     """
     if variant not in MLM_VARIANTS:
-        raise BabylmError(f"--mlm-variant: {variant!r} is not one of {MLM_VARIANTS}")
+        raise BabylmError(f"eval.mlm_variant: {variant!r} is not one of {MLM_VARIANTS}")
     if tok.mask_token_id is None:
         raise BabylmError("the tokenizer has no mask token, so pseudo-log-likelihood is undefined")
     enc = tok(list(sentences), add_special_tokens=True)
