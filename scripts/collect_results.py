@@ -1,6 +1,6 @@
 """Copy a run's small result files (never weights) into results/<name>/ for committing.
 
-python scripts/collect_results.py runs/a-26m [results/a-26m]
+python -m scripts.collect_results runs/a-26m [results/a-26m]
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ if [ -d .whl ] && [ -z "${SKIP_WHEELS:-}" ]; then
         --target /tmp/site .whl/*.whl || exit 3
     export PYTHONPATH=/tmp/site
 fi
-export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD/src:$PWD/scripts
+export PYTHONPATH=${PYTHONPATH:+$PYTHONPATH:}$PWD/src:$PWD
 
 # Fail in seconds, not minutes, when the machine's packages do not fit ours. An older
 # datasets (in .whl/fallback/) for a machine whose pyarrow is too old for the newest.
@@ -46,7 +46,7 @@ fi
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null
 echo "cpus $(nproc), jobs $JOBS, start until ${START_UNTIL} min, stop after ${STOP_AFTER} s"
 
-timeout --kill-after=5 "$STOP_AFTER" "$PYTHON" scripts/sweep.py "$SWEEP" --jobs "$JOBS" \
+timeout --kill-after=5 "$STOP_AFTER" "$PYTHON" -m scripts.sweep "$SWEEP" --jobs "$JOBS" \
     --start-until "$START_UNTIL" --learning-curve --runs-root runs/gpu --results results-gpu \
     "$@" 2>&1 | tee "$OUT/sweep.log"
 echo "sweep exit ${PIPESTATUS[0]}"

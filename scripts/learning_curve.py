@@ -1,6 +1,6 @@
 """BLiMP accuracy at each saved checkpoint of a run: learning_curve.json and .png.
 
-    python scripts/learning_curve.py runs/plus-22m [--per-paradigm 100] [--epoch-ends] [--out DIR]
+    python -m scripts.learning_curve runs/plus-22m [--per-paradigm 100] [--epoch-ends] [--out DIR]
 
 Each ``RUN/checkpoints/checkpoint-N`` is a loadable model folder (weights, config, tokenizer);
 its BLiMP accuracy (standard protocol, a fixed stratified subset) is plotted against the tokens

@@ -1,6 +1,6 @@
 """Print RESULTS.md's experiment table from the committed results/<run>/ folders.
 
-    python scripts/results_table.py [results/a-26m results/plus-normalize ...]
+    python -m scripts.results_table [results/a-26m results/plus-normalize ...]
 
 One row per run: its config diff against the a-26m preset, parameters, tokens seen, wall time,
 best dev loss, BLiMP overall and macro (with the number of pairs) and per field, and the

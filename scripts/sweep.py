@@ -1,6 +1,6 @@
 """Run a sweep of recipe variants in one go and print their results side by side.
 
-    python scripts/sweep.py sweeps/issue-6.yaml [--only a,b] [--runs-root runs]
+    python -m scripts.sweep sweeps/issue-6.yaml [--only a,b] [--runs-root runs]
                             [--results results] [--dry-run] [--jobs N] [--start-until MIN]
                             [--learning-curve]
 
@@ -29,8 +29,7 @@ from typing import Any
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import collect_results
+from scripts import collect_results
 
 KEYS = {"base", "stages", "set", "runs", "description"}
 
@@ -83,9 +82,9 @@ def outcome(run_dir: Path) -> dict[str, Any]:
 
 
 def learning_curve_command(run_dir: Path, out: Path) -> list[str]:
-    """BLiMP (6,700-pair subset) at each epoch end: ``learning_curve.py --epoch-ends``."""
-    script = Path(__file__).resolve().parent / "learning_curve.py"
-    return [sys.executable, str(script), str(run_dir), "--epoch-ends", "--out", str(out)]
+    """BLiMP (6,700-pair subset) at each epoch end: ``scripts.learning_curve --epoch-ends``."""
+    module = [sys.executable, "-m", "scripts.learning_curve"]
+    return [*module, str(run_dir), "--epoch-ends", "--out", str(out)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     threads = max((os.cpu_count() or 1) // args.jobs, 1)
     env = os.environ | {"TQDM_MININTERVAL": "30"}  # a readable log, not 1,000s of bars
+    root = str(Path(__file__).resolve().parents[1])  # so that `-m scripts.…` works anywhere
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
     if args.jobs > 1:
         env |= {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     queue, rows = list(names), []

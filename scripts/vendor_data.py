@@ -1,6 +1,6 @@
 """Rebuild the embedded data in src/babylm/data/ from a copy of the shared data folder.
 
-Run once by maintainers (``python scripts/vendor_data.py ../shared/data``); the package
+Run once by maintainers (``python -m scripts.vendor_data ../shared/data``); the package
 then works on a machine without that folder. Everything is xz-compressed and
 byte-identical to the source after decompression, except BLiMP, where only the
 fields the toolkit uses are kept (see DATA.md).

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import results_table
-
 from babylm.config import load_config
+from scripts import results_table
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 RUNS = sorted(p for p in RESULTS.iterdir() if (p / "config.yaml").is_file())

@@ -79,3 +79,26 @@ def test_a_second_writer_is_refused_and_a_killed_one_leaves_no_lock(cli, tmp_pat
     after = cli("corpus", "smoke", "--run-dir", str(folder))
     assert after.code == 0, after.err
     assert (folder / "corpus" / "manifest.json").is_file()
+
+
+def test_the_run_folder_is_read_in_one_place(tmp_path: Path) -> None:
+    from babylm.errors import BabylmError
+    from babylm.runfolder import exported_checkpoint, model_folder, read_summary, run_of
+
+    run = tmp_path / "r"
+    (run / "model").mkdir(parents=True)
+    (run / "model" / "config.json").write_text("{}")
+    assert model_folder(run) == run / "model" and run_of(run) == run
+    assert model_folder(run / "model") == run / "model" and run_of(run / "model") is None
+    with pytest.raises(BabylmError, match="neither a run folder nor a Hugging Face model"):
+        model_folder(tmp_path)
+    assert read_summary(run) == {}
+    (run / "train").mkdir()
+    old = {"best_checkpoint": "checkpoint-6", "best_dev_loss": 4.0, "best_dev_ppl": 54.6}
+    (run / "train" / "summary.json").write_text(json.dumps(old))
+    assert exported_checkpoint(read_summary(run)) == ("checkpoint-6", "best", 4.0)
+    new = {"select": "last", "selected_checkpoint": "step 12 (the last)", "selected_dev_loss": None}
+    assert exported_checkpoint(old | new) == ("step 12 (the last)", "last", None)
+    (run / "train" / "summary.json").write_text("{")
+    with pytest.raises(BabylmError, match=r"summary.json: not valid JSON"):
+        read_summary(run)

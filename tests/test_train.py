@@ -18,9 +18,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from babylm.checkpoints import checkpoint_problem, exported_dev_ppl, latest_good_checkpoint
+from babylm.checkpoints import checkpoint_problem, latest_good_checkpoint
 from babylm.config import load_config
 from babylm.pipeline import run_corpus, run_tokenizer
+from babylm.runfolder import exported_dev_ppl
 from babylm.train import selected_weights
 
 FAST = ["--set", "train.max_steps=12", "--set", "train.eval_steps=6"]  # as SMOKE_FAST

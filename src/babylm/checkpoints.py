@@ -9,12 +9,10 @@ archives whose members must pass their CRC, and ``trainer_state.json`` must pars
 from __future__ import annotations
 
 import json
-import math
 import re
 import struct
 import zipfile
 from pathlib import Path
-from typing import Any
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 REQUIRED = ("trainer_state.json", "model.safetensors", "optimizer.pt", "scheduler.pt")
@@ -82,11 +80,3 @@ def latest_good_checkpoint(folder: Path) -> tuple[Path | None, list[tuple[Path, 
             return path, broken
         broken.append((path, problem))
     return None, broken
-
-
-def exported_dev_ppl(summary: dict[str, Any]) -> float | None:
-    """Dev perplexity of the weights in ``RUN/model/`` (``train.select``; older runs: best)."""
-    if "selected_dev_loss" not in summary:
-        return summary.get("best_dev_ppl")
-    loss = summary["selected_dev_loss"]
-    return math.exp(loss) if loss is not None else None

@@ -31,16 +31,17 @@ from transformers import (
 )
 
 from babylm.errors import BabylmError
+from babylm.runfolder import model_folder
 
 
 def teacher_folder(path: str | Path) -> Path:
     """A run folder's ``model/`` or a model folder itself."""
-    folder = Path(path)
-    if (folder / "model" / "config.json").is_file():
-        folder = folder / "model"
-    if not (folder / "config.json").is_file():
-        raise BabylmError(f"train.distill_from: {path}: not a run folder with model/ nor a model")
-    return folder
+    try:
+        return model_folder(Path(path))
+    except BabylmError:
+        raise BabylmError(
+            f"train.distill_from: {path}: not a run folder with model/ nor a model"
+        ) from None
 
 
 def load_teachers(paths: list[str], tok: PreTrainedTokenizerBase) -> list[PreTrainedModel]:

@@ -18,6 +18,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from babylm import __version__
 from babylm.errors import BabylmError
 from babylm.report import markdown_table
+from babylm.runfolder import exported_checkpoint
 
 TAGS = ["babylm", "llama", "causal-lm", "small-model"]
 
@@ -188,9 +189,7 @@ def _training_procedure(run: dict[str, Any]) -> str:
 
 def _exported(s: dict[str, Any]) -> str:
     """Which checkpoint the card's weights are (runs before ``train.select`` lack the keys)."""
-    select = s.get("select", "best")
-    name = s.get("selected_checkpoint", s["best_checkpoint"])
-    loss = s.get("selected_dev_loss", s["best_dev_loss"] if select == "best" else None)
+    name, select, loss = exported_checkpoint(s)
     how = "lowest dev loss" if select == "best" else "last step"
     return f"{name} ({how}" + (f", dev loss {loss:.4f})" if loss is not None else ")")
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babylm.errors import BabylmError
+from babylm.runfolder import model_folder
 
 
 @dataclass
@@ -26,14 +27,6 @@ class Sampling:
             raise BabylmError("--temperature and --top-k must be >= 0, --top-p in (0, 1]")
         if self.temperature == 0 and self.num_samples > 1:
             raise BabylmError("--temperature 0 is greedy: it gives one sample, not several")
-
-
-def model_folder(target: Path) -> Path:
-    """A run folder's ``model/``, or the Hugging Face model folder itself."""
-    folder = target / "model" if (target / "model" / "config.json").is_file() else target
-    if not (folder / "config.json").is_file():
-        raise BabylmError(f"{target}: neither a run folder nor a Hugging Face model folder")
-    return folder
 
 
 def generate(target: Path, prompt: str, sampling: Sampling) -> list[str]:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from babylm import corpus as corpus_mod
-from babylm.checkpoints import exported_dev_ppl
 from babylm.config import Config, EvalConfig, load_config
 from babylm.errors import BabylmError
 from babylm.rundir import (
@@ -29,6 +28,7 @@ from babylm.rundir import (
     write_json,
     writer_lock,
 )
+from babylm.runfolder import SUMMARY, exported_dev_ppl, model_folder, read_summary
 
 RANK_WAIT_S = 3600.0
 STAGES = ("corpus", "tokenizer", "train", "eval", "export", "report")
@@ -155,8 +155,9 @@ def run_train(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
         return StageResult("train", "skipped", stage_dir, time.perf_counter() - start, manifest)
     from babylm import train as train_mod  # torch and transformers: only when training
 
-    summary = train_mod.run_training(cfg, run_dir, fp, force)
-    manifest = manifest_header("train", fp) | {"inputs": inputs, "summary": summary}
+    train_mod.run_training(cfg, run_dir, fp, force)
+    # The summary itself is stored once, in train/summary.json (runfolder.read_summary).
+    manifest = manifest_header("train", fp) | {"inputs": inputs, "summary": SUMMARY.name}
     if process_rank() == 0:
         write_json(stage_dir / MANIFEST, manifest)  # written last: marks the stage finished
     return StageResult("train", "built", stage_dir, time.perf_counter() - start, manifest)
@@ -181,8 +182,7 @@ def eval_extra(run_dir: Path | None) -> dict[str, Any]:
     """What results record about the run they score: its folder and the model's dev ppl."""
     if run_dir is None:
         return {}
-    summary = (read_manifest(run_dir / "train") or {}).get("summary", {})
-    return {"dev_ppl": exported_dev_ppl(summary), "run": str(run_dir)}
+    return {"dev_ppl": exported_dev_ppl(read_summary(run_dir)), "run": str(run_dir)}
 
 
 def run_eval(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
@@ -242,7 +242,6 @@ def evaluate_target(
     replaces the results that the card and the report are built from. Returns the folder.
     """
     from babylm import evaluate
-    from babylm.generate import model_folder
 
     model_dir = model_folder(target)
     run_dir = target if model_dir != target else None
@@ -373,7 +372,7 @@ def run_summary(run_dir: Path) -> str:
     for label, rel in where:
         if (run_dir / rel).exists():
             lines.append(f"  {label:<14} {run_dir / rel}")
-    summary = (read_manifest(run_dir / "train") or {}).get("summary", {})
+    summary = read_summary(run_dir)
     if summary:
         lines.append(
             f"parameters {summary['parameters']:,} | tokens seen {summary['tokens_seen']:,}"

@@ -17,10 +17,12 @@ import platform
 import resource
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
+from accelerate import PartialState
 from datasets import DatasetDict
 from transformers import (
     AutoTokenizer,
@@ -231,12 +233,16 @@ def build_model(cfg: Config, tok: PreTrainedTokenizerBase) -> tuple[LlamaForCaus
     return model, model_config
 
 
+def distributed_state() -> PartialState:
+    """The processes of this training (one, or torchrun's), set up as the Trainer will use them:
+    on a CPU-only machine on the CPU, with gloo between processes."""
+    device = _device_args()
+    return PartialState(cpu=device.get("use_cpu", False), backend=device.get("ddp_backend"))
+
+
 def prepare_data(cfg: Config, run_dir: Path, tok: PreTrainedTokenizerBase) -> DatasetDict:
     """The run's corpus as training examples; rank 0 builds the cache, the others reuse it."""
-    probe = TrainingArguments(
-        output_dir=str(run_dir / "checkpoints"), report_to="none", **_device_args()
-    )
-    with probe.main_process_first(desc="tokenize and pack"):
+    with distributed_state().main_process_first():
         raw = packing.load_text(
             run_dir / "corpus" / "train.txt", run_dir / "corpus" / "dev.txt", run_dir / "cache"
         )
@@ -382,9 +388,7 @@ def run_training(cfg: Config, run_dir: Path, fingerprint: str, force: bool) -> d
     tok = AutoTokenizer.from_pretrained(str(run_dir / "tokenizer"))
     model, model_config = build_model(cfg, tok)
     data = prepare_data(cfg, run_dir, tok)
-    world_size = TrainingArguments(
-        output_dir=str(ckpt_dir), report_to="none", **_device_args()
-    ).world_size
+    world_size = distributed_state().num_processes
     data_stats = packing.example_stats(data["train"], tr.packing, tr.seq_len, tr.batch_size)
     plan = plan_steps(len(data["train"]), cfg, world_size)
     if plan["warmup_steps"] < tr.warmup_steps:
@@ -424,15 +428,17 @@ def run_training(cfg: Config, run_dir: Path, fingerprint: str, force: bool) -> d
     summary = _summary(
         trainer,
         metrics,
-        model_config,
         cfg,
-        plan,
-        data_stats,
-        len(data["validation"]),
-        tokens_before,
-        session_s,
-        resume_step,
-        precision,
+        TrainingRecord(
+            model_config=model_config,
+            plan=plan,
+            data_stats=data_stats,
+            dev_examples=len(data["validation"]),
+            tokens_before=tokens_before,
+            session_s=session_s,
+            resume_step=resume_step,
+            precision=precision,
+        ),
     )
     if trainer.is_world_process_zero():
         trainer.model.config.use_cache = True  # the Trainer turns it off; generation wants it
@@ -443,22 +449,30 @@ def run_training(cfg: Config, run_dir: Path, fingerprint: str, force: bool) -> d
     return summary
 
 
+@dataclass(frozen=True)
+class TrainingRecord:
+    """What a training session knew beside the Trainer's own state, for its summary."""
+
+    model_config: Any
+    plan: dict[str, int]
+    data_stats: dict[str, Any]
+    dev_examples: int
+    tokens_before: int
+    """Tokens seen before this session (a resumed run)."""
+    session_s: float
+    resume_step: int
+    precision: str
+
+
 def _summary(
-    trainer: Trainer,
-    metrics: MetricsLog,
-    model_config: Any,
-    cfg: Config,
-    plan: dict[str, int],
-    data_stats: dict[str, Any],
-    dev_examples: int,
-    tokens_before: int,
-    session_s: float,
-    resume_step: int,
-    precision: str,
+    trainer: Trainer, metrics: MetricsLog, cfg: Config, rec: TrainingRecord
 ) -> dict[str, Any]:
     """What ``train/summary.json`` records about a finished training."""
     state = trainer.state
     tr = cfg.train
+    model_config, plan, data_stats = rec.model_config, rec.plan, rec.data_stats
+    tokens_before, session_s, resume_step = rec.tokens_before, rec.session_s, rec.resume_step
+    dev_examples, precision = rec.dev_examples, rec.precision
     evals = [r for r in state.log_history if "eval_loss" in r]
     counts = parameter_counts(model_config)
     session_tokens = state.num_input_tokens_seen - tokens_before
