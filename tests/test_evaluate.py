@@ -246,3 +246,16 @@ def test_prefix_tree_works_for_gpt2_and_falls_back_where_it_cannot(
     with pytest.warns(UserWarning, match="using the plain scorer"):
         scores = score_tree(capped, seqs, progress=False)
     assert scores == pytest.approx([brute_force(capped, s) for s in seqs], abs=1e-4)
+
+
+def test_a_model_folder_transformers_cannot_read_is_one_line(cli, tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "odd-model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    save_file({"w": torch.zeros(1)}, str(folder / "model.safetensors"))
+    result = cli("eval", str(folder), "--out", str(tmp_path / "out"))
+    assert result.code == 2
+    assert result.err.startswith(f"babylm: error: {folder}/config.json: not a model config")
+    assert len(result.err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()

@@ -306,7 +306,13 @@ def load_scoring_model(model_dir: Path) -> tuple[Any, str]:
         raise BabylmError(f"{model_dir}: no config.json (not a Hugging Face model folder)")
     if not list(model_dir.glob("*.safetensors")):
         raise BabylmError(f"{model_dir}: no *.safetensors weights (only safetensors are loaded)")
-    config = AutoConfig.from_pretrained(str(model_dir))
+    try:
+        config = AutoConfig.from_pretrained(str(model_dir))
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BabylmError(
+            f"{model_dir}/config.json: not a model config transformers knows ({first})"
+        ) from None
     architecture = (config.architectures or [""])[0]
     kind = "masked" if architecture.endswith("ForMaskedLM") else "causal"
     auto = AutoModelForMaskedLM if kind == "masked" else AutoModelForCausalLM
@@ -345,8 +351,12 @@ def score_pairs(
 
     ev = ev or EvalConfig()
     protocol = ev.protocol
-    tok = AutoTokenizer.from_pretrained(str(model_dir))
     model, kind = load_scoring_model(model_dir)
+    try:
+        tok = AutoTokenizer.from_pretrained(str(model_dir))
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BabylmError(f"{model_dir}: cannot load its tokenizer ({first})") from None
     everything = [p for pairs in task_pairs.values() for p in pairs]
     if kind == "masked":
         protocol = f"pll-{ev.mlm_variant}"
