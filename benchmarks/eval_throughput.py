@@ -27,8 +27,8 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from babylm.evaluate import blimp_pairs, pair_credit, write_lm_eval_tasks
-from babylm.scoring import encode_for_scoring, score_sequences
+from babylm.evaluation import blimp_pairs, pair_credit, write_lm_eval_tasks
+from babylm.evaluation.scoring import encode_for_scoring, score_sequences
 
 
 def ours(

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 from babylm.checkpoints import list_checkpoints
-from babylm.evaluate import blimp_pairs, score_pairs
+from babylm.evaluation import blimp_pairs, score_pairs
 from babylm.rundir import write_json
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from babylm.config import list_presets, load_config
-from babylm.evaluate import pair_credit
+from babylm.evaluation import pair_credit
+from babylm.tables import markdown_table, percent
 
 BASE = "a-26m"
 IGNORED = {"name", "description"}
@@ -95,7 +96,7 @@ def row(folder: Path) -> list[str]:
     blimp = json.loads((folder / "blimp.json").read_text())
     exact = exact_blimp(folder, blimp)
     diff = config_diff(config, BASE)
-    fields = ", ".join(f"{k} {100 * v:.1f}" for k, v in sorted(exact["fields"].items()))
+    fields = ", ".join(f"{k} {percent(v)}" for k, v in sorted(exact["fields"].items()))
     return [
         f"[{folder.name}]({folder.as_posix()}/)",
         "; ".join(f"{k}={_value(v)}" for k, v in diff.items()) or "(the a-26m preset)",
@@ -103,7 +104,7 @@ def row(folder: Path) -> list[str]:
         f"{summary['tokens_seen'] / 1e6:.2f}M",
         f"{summary['wall_time_s'] / 60:.0f} min",
         f"{summary['best_dev_loss']:.3f}",
-        f"**{100 * exact['overall']:.1f}** / {100 * exact['macro']:.1f} ({blimp['n_pairs']:,})",
+        f"**{percent(exact['overall'])}** / {percent(exact['macro'])} ({blimp['n_pairs']:,})",
         fields,
         reproduce(config, folder.name),
     ]
@@ -127,10 +128,7 @@ def main(folders: list[Path]) -> None:
         "per field",
         "reproduce",
     ]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for folder in folders:
-        print("| " + " | ".join(row(folder)) + " |")
+    print(markdown_table(header, [row(folder) for folder in folders]))
 
 
 if __name__ == "__main__":

@@ -11,8 +11,15 @@ import torch
 from transformers import LlamaForCausalLM
 
 from babylm.data import blimp_paradigms
-from babylm.evaluate import Pair, aggregate, blimp_pairs, folder_pairs, pair_credit, wilson_interval
-from babylm.scoring import encode_for_scoring, score_sequences, score_tree
+from babylm.evaluation import (
+    Pair,
+    aggregate,
+    blimp_pairs,
+    folder_pairs,
+    pair_credit,
+    wilson_interval,
+)
+from babylm.evaluation.scoring import encode_for_scoring, score_sequences, score_tree
 
 SENTENCES = [
     "The cat sat on the mat.",

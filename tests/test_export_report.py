@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from babylm.evaluate import pair_credit
+from babylm.evaluation import pair_credit
 from babylm.export import build_card
 from babylm.report import mcnemar_p, published_entries
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from babylm import data
-from babylm.evaluate import blimp_pairs, evaluate_model, write_lm_eval_tasks
+from babylm.evaluation import blimp_pairs, evaluate_model, write_lm_eval_tasks
 from tests.conftest import require
 
 lm_eval = require("lm_eval")

@@ -11,8 +11,8 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, 
 from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast
 
 from babylm.config import EvalConfig
-from babylm.evaluate import blimp_pairs, evaluate_model
-from babylm.scoring import score_masked
+from babylm.evaluation import blimp_pairs, evaluate_model
+from babylm.evaluation.scoring import score_masked
 from tests.conftest import require
 
 SENTENCES = ["The cat sat on the mat.", "Who did the dog see?", "Unbelievably, dogs bark."]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from babylm.prefix_tree import NO_LEAF, ancestor_mask, pack_prefix_trees
+from babylm.evaluation.prefix_tree import NO_LEAF, ancestor_mask, pack_prefix_trees
 
 sequences = st.lists(st.lists(st.integers(0, 3), min_size=0, max_size=7), max_size=25)
 

@@ -12,13 +12,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from babylm import __version__
+from babylm.config import ExportConfig, TrainConfig, load_config
 from babylm.errors import BabylmError
-from babylm.report import markdown_table
 from babylm.runfolder import exported_checkpoint
+from babylm.tables import markdown_table, percent
 
 TAGS = ["babylm", "llama", "causal-lm", "small-model"]
 
@@ -37,7 +37,7 @@ def read_run(run_dir: Path) -> dict[str, Any]:
         raise BabylmError(
             f"{missing[0]}: missing; run the corpus, tokenizer and train stages first"
         )
-    run: dict[str, Any] = {"config": yaml.safe_load(paths.pop("config").read_text())}
+    run: dict[str, Any] = {"config": load_config(str(paths.pop("config")))}
     run |= {key: json.loads(path.read_text()) for key, path in paths.items()}
     for task in ("blimp", "supplement"):
         path = run_dir / "eval" / f"{task}.json"
@@ -46,13 +46,13 @@ def read_run(run_dir: Path) -> dict[str, Any]:
 
 
 def pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
+    return percent(x, sign=True)
 
 
 def card_metadata(run: dict[str, Any], repo_name: str) -> ModelCardData:
     """Hub metadata: language, licence, tags, pipeline, and a model-index with BLiMP."""
 
-    export = run["config"].get("export", {})
+    export: ExportConfig = run["config"].export
     results = []
     if run["blimp"]:
         blimp = run["blimp"]
@@ -68,8 +68,8 @@ def card_metadata(run: dict[str, Any], repo_name: str) -> ModelCardData:
             )
         )
     data = ModelCardData(
-        language=export.get("language", "en"),
-        license=export.get("license", "cc-by-sa-4.0"),
+        language=export.language,
+        license=export.license,
         library_name="transformers",
         pipeline_tag="text-generation",
         tags=TAGS,
@@ -82,7 +82,7 @@ def card_metadata(run: dict[str, Any], repo_name: str) -> ModelCardData:
 def build_card(run_dir: Path) -> str:
     """The whole README.md text: YAML metadata, then the sections."""
     run = read_run(run_dir)
-    name = run["config"]["name"]
+    name = run["config"].name
     meta = card_metadata(run, name)
     body = "\n".join(
         [
@@ -103,11 +103,11 @@ def build_card(run_dir: Path) -> str:
 def _description(run: dict[str, Any]) -> str:
     cfg, s = run["config"], run["summary"]
     return (
-        f"{cfg.get('description', '').strip()}\n\n"
+        f"{cfg.description.strip()}\n\n"
         f"A LLaMA-style causal language model with {s['parameters']:,} parameters, trained from"
         f" scratch on {run['corpus']['train']['bytes']:,} bytes of BabyLM text with"
         f" babylm {run['corpus'].get('babylm_version', __version__)}"
-        f" (preset `{cfg['name']}`).\n"
+        f" (preset `{cfg.name}`).\n"
     )
 
 
@@ -131,6 +131,7 @@ def _architecture(run: dict[str, Any]) -> str:
 
 def _training_data(run: dict[str, Any]) -> str:
     corpus, tok = run["corpus"], run["tokenizer"]
+    kind = "Unigram LM" if run["config"].tokenizer.model == "unigram" else "BPE"
     settings, train = corpus["settings"], corpus["train"]
     rows = [
         (name, f"{src['raw_bytes']:,}", f"{src['bytes']:,}", f"{src['lines']:,}", src["origin"])
@@ -152,24 +153,25 @@ def _training_data(run: dict[str, Any]) -> str:
         + markdown_table(["source", "raw bytes", "bytes after cleaning", "lines", "from"], rows)
         + f"\n\nDev text for model selection: {corpus['dev']['bytes']:,} bytes,"
         f" {corpus['dev']['lines']:,} lines, from the BabyLM dev split.\n\n"
-        f"Tokenizer: byte-level BPE ({tok['style']} style), {tok['vocab_size']:,} tokens,"
+        f"Tokenizer: byte-level {kind} ({tok['style']} style), {tok['vocab_size']:,} tokens,"
         f" trained on the training text; `{tok['special_tokens']['bos']['token']}` starts"
         " every sequence.\n"
     )
 
 
 def _training_procedure(run: dict[str, Any]) -> str:
-    t, s = run["config"]["train"], run["summary"]
+    t, s = run["config"].train, run["summary"]
     hours = s["wall_time_s"] / 3600
     rows = [
-        ("optimizer", f"AdamW, lr {t['lr']:g}, weight decay {t.get('weight_decay', 0):g}"),
+        ("optimizer", f"AdamW, lr {t.lr:g}, weight decay {t.weight_decay:g}{_norms(t)}"),
         ("schedule", _schedule(t, s)),
-        ("batch", f"{t['batch_size']} x {t['grad_accum']} accumulation x {_procs(s)}"),
+        ("batch", f"{t.batch_size} x {t.grad_accum} accumulation x {_procs(s)}"),
         (
             "sequences",
             f"{s['packing']} packing, {s['seq_len']} tokens, {s['padding_share']:.1%} padding",
         ),
         ("epochs", f"{s['epochs']:g}"),
+        *_objective(t),
         *_distillation(t),
         ("optimizer steps", f"{s['optimizer_steps']:,}"),
         ("tokens seen", f"{s['tokens_seen']:,}"),
@@ -194,22 +196,40 @@ def _exported(s: dict[str, Any]) -> str:
     return f"{name} ({how}" + (f", dev loss {loss:.4f})" if loss is not None else ")")
 
 
-def _schedule(t: dict[str, Any], s: dict[str, Any]) -> str:
-    floor = t.get("min_lr_ratio") or 0
-    decay = f" to {floor:g} x lr" if floor else ""
-    return f"{t['lr_scheduler']}{decay}, {s['warmup_steps']} warm-up steps"
+def _schedule(t: TrainConfig, s: dict[str, Any]) -> str:
+    decay = f" to {t.min_lr_ratio:g} x lr" if t.min_lr_ratio else ""
+    return f"{t.lr_scheduler}{decay}, {s['warmup_steps']} warm-up steps"
 
 
-def _distillation(t: dict[str, Any]) -> list[tuple[str, str]]:
-    teachers = t.get("distill_from") or []
+def _norms(t: TrainConfig) -> str:
+    return " (norm gains included)" if t.decay_norms else ""
+
+
+def _objective(t: TrainConfig) -> list[tuple[str, str]]:
+    """The training objective, where it is not plain next-token prediction."""
+    parts = []
+    if t.objective == "hybrid":
+        parts.append(
+            f"hybrid causal + masked next-token prediction: {t.mntp_share:g} of the rows"
+            f" masked, {t.mask_rate:g} of their tokens hidden"
+        )
+    if t.corrupt_rate:
+        parts.append(f"{t.corrupt_rate:g} of causal inputs replaced by random tokens")
+    if t.z_loss:
+        parts.append(f"z-loss {t.z_loss:g}")
+    return [("objective", "; ".join(parts))] if parts else []
+
+
+def _distillation(t: TrainConfig) -> list[tuple[str, str]]:
+    teachers = t.distill_from
     if not teachers:
         return []
     names = ", ".join(f"`{Path(x).name}`" for x in teachers)
     return [
         (
             "distillation",
-            f"from {len(teachers)} teacher(s) ({names}): {t['distill_alpha']:g} x cross-entropy"
-            f" + {1 - t['distill_alpha']:g} x KL at temperature {t['distill_temperature']:g}",
+            f"from {len(teachers)} teacher(s) ({names}): {t.distill_alpha:g} x cross-entropy"
+            f" + {1 - t.distill_alpha:g} x KL at temperature {t.distill_temperature:g}",
         )
     ]
 

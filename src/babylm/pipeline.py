@@ -164,7 +164,7 @@ def run_train(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
 
 
 def print_results(results: dict[str, dict[str, Any]]) -> None:
-    from babylm.evaluate import format_table
+    from babylm.evaluation import format_table
 
     for task, res in results.items():
         if task != "blimp":
@@ -187,7 +187,7 @@ def eval_extra(run_dir: Path | None) -> dict[str, Any]:
 
 def run_eval(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
     """Score the run's model on the configured minimal-pair tasks into RUN/eval/."""
-    from babylm import evaluate as ev
+    from babylm import evaluation as ev
 
     _require(run_dir, "train", "eval")
     model_dir = run_dir / "model"
@@ -241,7 +241,7 @@ def evaluate_target(
     ``out`` or RUN/eval-<label>/ (a model folder: runs/eval-<name>/), so a quick look never
     replaces the results that the card and the report are built from. Returns the folder.
     """
-    from babylm import evaluate
+    from babylm import evaluation as evaluate
 
     model_dir = model_folder(target)
     run_dir = target if model_dir != target else None

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from babylm.errors import BabylmError
-from babylm.evaluate import pair_credit
+from babylm.evaluation import pair_credit
 from babylm.rundir import atomic_write_text
+from babylm.tables import markdown_table, percent
 
 
 @dataclass
@@ -152,7 +153,7 @@ def _supplement(e: Entry) -> str:
 
 
 def _pct(x: float | None) -> str:
-    return "" if x is None else f"{100 * x:.1f}"
+    return percent(x)
 
 
 def _credits(path: Path) -> dict[tuple[str, str], float]:
@@ -300,13 +301,6 @@ def plot_agreement(a: Entry, b: Entry, counts: dict[str, int], path: Path) -> No
 
 
 # ---------------------------------------------------------------- report
-
-
-def markdown_table(header: list[str], rows: Iterable[Iterable[object]]) -> str:
-    """A GitHub-flavoured Markdown table (also used by the model card)."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _html_table(header: list[str], rows: Iterable[list[str]]) -> str:

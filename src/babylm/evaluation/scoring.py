@@ -27,7 +27,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from babylm.config import MLM_VARIANTS
 from babylm.errors import BabylmError
-from babylm.prefix_tree import ancestor_mask, pack_prefix_trees
+from babylm.evaluation.prefix_tree import ancestor_mask, pack_prefix_trees
 
 PROTOCOLS = ("standard", "reference")
 REFERENCE_MAX_TOKENS = 127
