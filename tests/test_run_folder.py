@@ -42,6 +42,10 @@ def test_a_quick_eval_writes_beside_the_run_then_report_and_export_work(cli, run
     again = cli("eval", str(run), "--tasks", "blimp", "--per-paradigm", "10")
     assert again.code == 0, again.err
     assert "up to date, skipped" in again.out and "(the run's eval stage)" in again.out
+    # Named by --out, however spelt, the stage folder is still the stage: never written over.
+    spelt_out = str(run / ".." / run.name / "eval")
+    spelt = cli("eval", str(run), "--tasks", "blimp", "--per-paradigm", "10", "--out", spelt_out)
+    assert spelt.code == 0 and "up to date, skipped" in spelt.out, spelt.err
     # Another selection may not be written over the stage's folder.
     refused = cli("eval", str(run), "--per-paradigm", "2", "--out", str(stage))
     assert refused.code == 2 and "eval stage folder" in refused.err

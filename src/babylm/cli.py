@@ -22,6 +22,7 @@ from babylm.pipeline import (
     prepare_run,
 )
 from babylm.rundir import process_rank, writer_lock
+from babylm.runfolder import read_config
 
 app = typer.Typer(
     add_completion=False,
@@ -199,17 +200,10 @@ def eval_(
 RunFolder = Annotated[Path, typer.Argument(help="A run folder (runs/<name>).")]
 
 
-def _run_config(run: Path) -> Config:
-    config = run / "config.yaml"
-    if not config.is_file():
-        raise BabylmError(f"{run}: not a run folder (no config.yaml)")
-    return load_config(str(config))
-
-
 @app.command()
 def export(run: RunFolder, force: Force = False) -> None:
     """Write the model card RUN/model/README.md (every number from the run's files)."""
-    cfg = _run_config(run)
+    cfg = read_config(run)
     with writer_lock(run):
         _report(STAGE_RUNNERS["export"](cfg, run, force))
     typer.echo(f"model card -> {run / 'model' / 'README.md'}")
@@ -218,7 +212,7 @@ def export(run: RunFolder, force: Force = False) -> None:
 @app.command()
 def report(run: RunFolder, force: Force = False) -> None:
     """Compare the run with its report.compare folders and the published rows: RUN/report/."""
-    cfg = _run_config(run)
+    cfg = read_config(run)
     with writer_lock(run):
         _report(STAGE_RUNNERS["report"](cfg, run, force))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from babylm import corpus as corpus_mod
-from babylm.config import Config, EvalConfig, load_config
+from babylm.config import Config, EvalConfig
 from babylm.errors import BabylmError
 from babylm.rundir import (
     MANIFEST,
@@ -28,7 +28,15 @@ from babylm.rundir import (
     write_json,
     writer_lock,
 )
-from babylm.runfolder import SUMMARY, exported_dev_ppl, model_folder, read_summary
+from babylm.runfolder import (
+    SUMMARY,
+    exported_dev_ppl,
+    is_run_folder,
+    model_folder,
+    read_config,
+    read_summary,
+    run_of,
+)
 
 RANK_WAIT_S = 3600.0
 STAGES = ("corpus", "tokenizer", "train", "eval", "export", "report")
@@ -243,21 +251,21 @@ def evaluate_target(
     """
     from babylm import evaluation as evaluate
 
-    model_dir = model_folder(target)
-    run_dir = target if model_dir != target else None
+    model_dir, run_dir = model_folder(target), run_of(target)
     cfg = None
-    if run_dir is not None and (run_dir / "config.yaml").is_file():
-        cfg = load_config(str(run_dir / "config.yaml"))
+    if run_dir is not None and is_run_folder(run_dir):
+        cfg = read_config(run_dir)
         stage_dir = run_dir / "eval"
         same = dataclasses.replace(
             ev, batch_size=cfg.eval.batch_size, tokens_per_batch=cfg.eval.tokens_per_batch
         )
-        if out is not None and out.resolve() == stage_dir.resolve() and same != cfg.eval:
+        into_stage = out is None or out.resolve() == stage_dir.resolve()
+        if out is not None and into_stage and same != cfg.eval:
             raise BabylmError(
                 f"--out {out}: that is the run's eval stage folder, which holds the run's own"
                 f" eval.* settings; leave out --out to write to {run_dir}/eval-<selection>/"
             )
-        if same == cfg.eval and out in (None, stage_dir):
+        if same == cfg.eval and into_stage:
             with writer_lock(run_dir):
                 result = run_eval(cfg, run_dir)
             if report is not None:

@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from babylm.config import Config, load_config
 from babylm.errors import BabylmError
 
 CONFIG = "config.yaml"
@@ -31,6 +32,18 @@ def model_folder(target: Path) -> Path:
 def run_of(target: Path) -> Path | None:
     """The run folder ``target`` is, or None for a bare model folder."""
     return target if model_folder(target) != target else None
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` holds a run's resolved ``config.yaml``."""
+    return (path / CONFIG).is_file()
+
+
+def read_config(run_dir: Path) -> Config:
+    """The run's resolved config (keys added since the run take today's defaults)."""
+    if not is_run_folder(run_dir):
+        raise BabylmError(f"{run_dir}: not a run folder (no config.yaml)")
+    return load_config(str(run_dir / CONFIG))
 
 
 def read_summary(run_dir: Path) -> dict[str, Any]:

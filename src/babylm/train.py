@@ -346,8 +346,11 @@ def make_trainer(
         }
     elif cfg is not None and uses_objective_trainer(cfg.train):
         trainer_class = ObjectiveTrainer
-        extra = {"eval_collator": collator, "z_loss": cfg.train.z_loss}
-        extra["decay_norms"] = cfg.train.decay_norms
+        extra = {
+            "eval_collator": collator,
+            "z_loss": cfg.train.z_loss,
+            "decay_norms": cfg.train.decay_norms,
+        }
         if cfg.train.objective == "hybrid" or cfg.train.corrupt_rate:
             collator = objective_collator(tok, cfg)
     trainer = trainer_class(
