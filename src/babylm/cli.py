@@ -140,7 +140,19 @@ def eval_(
         typer.Option(help="Results folder [default: RUN/eval, or RUN/eval-<selection>]."),
     ] = None,
     tasks: Annotated[
-        str | None, typer.Option(help="blimp, supplement, or both [default: both].")
+        str | None,
+        typer.Option(
+            help="blimp, supplement, and the BabyLM 2025 suite: babylm (all of it) or any of"
+            " blimp_filtered, supplement_filtered, ewok, entity_tracking, wug_adj, wug_past,"
+            " comps, reading [default: blimp,supplement]."
+        ),
+    ] = None,
+    eval_data: Annotated[
+        Path | None,
+        typer.Option(
+            help="The official BabyLM evaluation_data/full_eval folder: EWoK, entity tracking,"
+            " wug, COMPS and reading are read from it."
+        ),
     ] = None,
     per_paradigm: Annotated[
         int | None, typer.Option(help="Pairs per paradigm (a fixed stratified subset).")
@@ -154,7 +166,13 @@ def eval_(
             help="A folder of *.jsonl minimal pairs (repeatable); alone, only these are scored."
         ),
     ] = None,
-    protocol: Annotated[str, typer.Option(help="standard or reference.")] = "standard",
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="BLiMP and the supplement: standard, reference or babylm (the official"
+            " pipeline's). The suite's tasks always use babylm."
+        ),
+    ] = "standard",
     batch_size: Annotated[int, typer.Option(help="Sentences per forward pass.")] = 64,
     leading_space: Annotated[
         bool, typer.Option(help='Score " " + sentence, as lm-eval\'s blimp tasks do.')
@@ -169,7 +187,8 @@ def eval_(
         int, typer.Option(help="Prefix-tree nodes per forward pass (tree scorer).")
     ] = 4096,
 ) -> None:
-    """Score a model on BLiMP (all 67,000 pairs by default) and the BLiMP supplement.
+    """Score a model on BLiMP (all 67,000 pairs by default) and the BLiMP supplement, or on the
+    BabyLM 2025 zero-shot suite (--tasks babylm) exactly as the official pipeline scores it.
 
     On a run folder whose eval settings these are, this is the run's eval stage (RUN/eval/,
     skipped when up to date). Any other selection is written beside it, to
@@ -192,6 +211,7 @@ def eval_(
         fields=_csv(fields) or [],
         pairs_dirs=[str(p) for p in pairs_dir or []],
         mlm_variant=mlm_variant,
+        data_dir=str(eval_data) if eval_data else None,
     )
     validate_eval(ev)
     evaluate_target(target, ev, out, _report)

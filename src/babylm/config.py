@@ -36,8 +36,20 @@ OBJECTIVES = ("causal", "hybrid")
 TOKENIZER_MODELS = ("bpe", "unigram")
 TOKENIZER_STYLES = ("standard", "reference")
 SCORERS = ("tree", "plain")
-PROTOCOLS = ("standard", "reference")
-EVAL_TASKS = ("blimp", "supplement")
+PROTOCOLS = ("standard", "reference", "babylm")
+PAIR_TASKS = ("blimp", "supplement")
+SUITE_TASKS = (
+    "blimp_filtered",
+    "supplement_filtered",
+    "ewok",
+    "entity_tracking",
+    "wug_adj",
+    "wug_past",
+    "comps",
+    "reading",
+)
+"""The BabyLM 2025 zero-shot suite (``babylm.evaluation.suite``); ``babylm`` names them all."""
+EVAL_TASKS = (*PAIR_TASKS, *SUITE_TASKS, "babylm")
 MLM_VARIANTS = ("within_word_l2r", "original")
 STANDARD_SPECIAL_TOKENS = ("<pad>", "<s>", "</s>")
 MASK_TOKEN = "<mask>"
@@ -152,7 +164,8 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    """BLiMP evaluation settings (used by the eval stage)."""
+    """Evaluation settings (the eval stage and ``babylm eval``): BLiMP and the supplement
+    under our protocol, and the BabyLM 2025 suite under the official one."""
 
     tasks: list[str] = field(default_factory=lambda: ["blimp", "supplement"])
     per_paradigm: int | None = None
@@ -176,6 +189,9 @@ class EvalConfig:
     """Folders of ``*.jsonl`` minimal pairs, each scored as a task named after the folder."""
     mlm_variant: str = "within_word_l2r"
     """Masked LMs: pseudo-log-likelihood variant, within_word_l2r or original."""
+    data_dir: str | None = None
+    """The official BabyLM 2025 ``evaluation_data/full_eval`` folder: the suite tasks that are
+    not embedded (EWoK, entity tracking, wug, COMPS, reading) are read from it."""
 
     def is_full(self) -> bool:
         """Every pair of every task it names: no subset, no filter."""
@@ -484,6 +500,8 @@ def validate_eval(ev: EvalConfig) -> None:
         _positive("eval.per_paradigm", ev.per_paradigm)
     if ev.protocol not in PROTOCOLS:
         raise BabylmError(f"eval.protocol: {ev.protocol!r} is not one of {', '.join(PROTOCOLS)}")
+    if ev.data_dir is not None and not Path(ev.data_dir).is_dir():
+        raise BabylmError(f"eval.data_dir: {ev.data_dir}: no such folder")
     _positive("eval.batch_size", ev.batch_size)
     _positive("eval.tokens_per_batch", ev.tokens_per_batch)
     if ev.scorer not in SCORERS:

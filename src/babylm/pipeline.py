@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from babylm import corpus as corpus_mod
-from babylm.config import Config, EvalConfig
+from babylm.config import PAIR_TASKS, Config, EvalConfig
 from babylm.errors import BabylmError
 from babylm.rundir import (
     MANIFEST,
@@ -174,7 +174,17 @@ def run_train(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
 def print_results(results: dict[str, dict[str, Any]]) -> None:
     from babylm.evaluation import format_table
 
+    suite = {t: r for t, r in results.items() if r.get("protocol") == "babylm" and "headlines" in r}
+    if suite:
+        print(f"BabyLM 2025 suite (official protocol; {len(suite)} tasks)")
+        for res in suite.values():
+            for name, value in res["headlines"].items():
+                half = res.get("headline_ties_half")
+                also = f"  (ties half: {half:.2f})" if half is not None else ""
+                print(f"  {name:<22} {value:7.2f}{also}  [{res['n_items']:,} items]")
     for task, res in results.items():
+        if task in suite:
+            continue
         if task != "blimp":
             print(
                 f"{task}: overall {res['overall']:.1%}, macro {res['macro']:.1%}"
@@ -203,18 +213,48 @@ def run_eval(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
     for folder in cfg.eval.pairs_dirs:
         for path in sorted(Path(folder).glob("*.jsonl")):
             inputs[str(path)] = sha256_file(path)
+    inputs |= suite_inputs(cfg.eval)
 
     def build(out: Path) -> dict[str, Any]:
-        results = ev.evaluate_model(
-            model_dir, out, ev.select_pairs(cfg.eval), cfg.eval, eval_extra(run_dir)
-        )
+        pairs, suite = ev.select_pairs(cfg.eval), ev.select_suite(cfg.eval)
+        results = ev.evaluate_model(model_dir, out, pairs, cfg.eval, eval_extra(run_dir), suite)
         print_results(results)
-        return {
-            task: {k: res[k] for k in ("overall", "macro", "n_pairs", "protocol")}
-            for task, res in results.items()
-        }
+        return {task: result_summary(res) for task, res in results.items()}
 
     return _run_stage("eval", run_dir, dataclasses.asdict(cfg.eval), inputs, build, force)
+
+
+def suite_inputs(ev: EvalConfig) -> dict[str, str]:
+    """Hashes of the suite files read from ``eval.data_dir`` (a changed file reruns the stage)."""
+    from babylm.evaluation.suite_tasks import FOLDERS, resolve_tasks
+
+    if not ev.data_dir:
+        return {}
+    data_dir = Path(ev.data_dir)
+    out = {}
+    for task in resolve_tasks(ev.tasks, data_dir):
+        folder = data_dir / FOLDERS[task]
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            out[str(path)] = sha256_file(path)
+    return out
+
+
+def result_summary(res: dict[str, Any]) -> dict[str, Any]:
+    """What a manifest records of one task's results."""
+    keys = ("headlines", "n_items") if "headlines" in res else ("overall", "macro", "n_pairs")
+    return {k: res[k] for k in (*keys, "protocol")}
+
+
+def read_eval_results(stage_dir: Path, ev: EvalConfig) -> dict[str, dict[str, Any]]:
+    """The results an eval folder holds for ``ev``'s tasks, as ``evaluate_model`` returned."""
+    from babylm.evaluation.suite_tasks import resolve_tasks
+
+    out = {}
+    for name in [t for t in ev.tasks if t in PAIR_TASKS] + [Path(p).name for p in ev.pairs_dirs]:
+        out[name] = json.loads((stage_dir / f"{name}.json").read_text())
+    for task in resolve_tasks(ev.tasks, Path(ev.data_dir) if ev.data_dir else None):
+        out[task] = json.loads((stage_dir / "babylm" / task / "results.json").read_text())
+    return out
 
 
 def evaluation_label(ev: EvalConfig) -> str:
@@ -271,17 +311,19 @@ def evaluate_target(
             if report is not None:
                 report(result)
             if result.status == "skipped":
-                names = [*cfg.eval.tasks, *(Path(p).name for p in cfg.eval.pairs_dirs)]
-                print_results({t: json.loads((stage_dir / f"{t}.json").read_text()) for t in names})
+                print_results(read_eval_results(stage_dir, cfg.eval))
             print(f"results -> {stage_dir} (the run's eval stage)")
             return stage_dir
     label = evaluation_label(ev)
     if out is None:
         out = run_dir / f"eval-{label}" if run_dir else Path("runs") / f"eval-{target.name}"
-    task_pairs = evaluate.select_pairs(ev)  # bad pairs files stop here, before any writing
+    task_pairs = evaluate.select_pairs(ev)  # bad input stops here, before any writing
+    suite = evaluate.select_suite(ev)
     lock = writer_lock(run_dir) if run_dir else contextlib.nullcontext()
     with lock, staged_output(out) as tmp:
-        results = evaluate.evaluate_model(model_dir, tmp, task_pairs, ev, eval_extra(run_dir))
+        results = evaluate.evaluate_model(
+            model_dir, tmp, task_pairs, ev, eval_extra(run_dir), suite
+        )
     print(
         f"results -> {out} ({label}; the run's eval stage is untouched)"
         if run_dir and cfg

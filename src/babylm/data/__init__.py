@@ -106,3 +106,19 @@ def _read_csv_xz(path: Path) -> list[dict[str, str]]:
 def _read_jsonl_xz(path: Path) -> list[dict[str, Any]]:
     text = lzma.decompress(path.read_bytes()).decode("utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+EMBEDDED_SUITE = {"blimp_filtered": "blimp_filtered", "supplement_filtered": "blimp_supplement"}
+
+
+def embedded_suite_files(task: str) -> dict[str, bytes]:
+    """The official BabyLM 2025 files of an embedded suite task, ``{file name: bytes}``.
+
+    ``blimp_filtered`` and ``supplement_filtered`` (the latter is the embedded supplement,
+    byte-identical), decompressed exactly as published: ``{"adjunct_island.jsonl": b"..."}``.
+    """
+    folder = data_root() / EMBEDDED_SUITE[task]
+    return {
+        p.name.removesuffix(".xz"): lzma.decompress(p.read_bytes())
+        for p in sorted(folder.glob("*.jsonl.xz"))
+    }

@@ -12,11 +12,12 @@ from babylm.tables import percent
 
 
 def pair_credit(good: float, bad: float, protocol: str) -> float:
-    """1 if good scores higher, 0 if lower; a tie is 0 under the reference protocol, else 0.5."""
+    """1 if good scores higher, 0 if lower; a tie is 0 under the reference protocol, 1 under the
+    official BabyLM one (its argmax picks the first candidate, the good one), else 0.5."""
     if good > bad:
         return 1.0
-    if good == bad and protocol != "reference":
-        return 0.5
+    if good == bad:
+        return {"reference": 0.0, "babylm": 1.0}.get(protocol, 0.5)
     return 0.0
 
 

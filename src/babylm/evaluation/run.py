@@ -71,6 +71,17 @@ def load_scoring_model(model_dir: Path) -> tuple[Any, str]:
     return model.eval(), kind
 
 
+def load_tokenizer(model_dir: Path) -> Any:
+    """The model folder's own tokenizer (local files only); one line if it cannot be read."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(model_dir))
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BabylmError(f"{model_dir}: cannot load its tokenizer ({first})") from None
+
+
 @dataclass
 class Scored:
     """What scoring a model produced: results by task, and every pair with its two scores."""
@@ -93,8 +104,6 @@ def score_pairs(
     once, ``plain`` runs whole sentences; same scores up to float rounding); masked LMs are
     scored by pseudo-log-likelihood (``ev.mlm_variant``). Ties count half.
     """
-    from transformers import AutoTokenizer
-
     from babylm.evaluation.scoring import (
         encode_for_scoring,
         score_masked,
@@ -105,11 +114,7 @@ def score_pairs(
     ev = ev or EvalConfig()
     protocol = ev.protocol
     model, kind = load_scoring_model(model_dir)
-    try:
-        tok = AutoTokenizer.from_pretrained(str(model_dir))
-    except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BabylmError(f"{model_dir}: cannot load its tokenizer ({first})") from None
+    tok = load_tokenizer(model_dir)
     everything = [p for pairs in task_pairs.values() for p in pairs]
     if kind == "masked":
         protocol = f"pll-{ev.mlm_variant}"
@@ -145,14 +150,54 @@ def write_results(out_dir: Path, scored: Scored) -> None:
     write_pairs(out_dir / "pairs.jsonl.gz", scored.pairs, scored.good, scored.bad)
 
 
+def evaluate_suite(
+    model_dir: Path,
+    out_dir: Path,
+    sources: dict[str, Any],
+    ev: EvalConfig | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Score the BabyLM suite tasks of ``sources`` (``suite_tasks.select_suite``) under the
+    official protocol; write ``out_dir/babylm/<task>/{results,predictions}.json`` and
+    ``out_dir/babylm/suite.json`` (every task's headline figures); return the results."""
+    from babylm.evaluation.suite import TIE_RULE, run_task, write_task
+
+    ev = ev or EvalConfig()
+    model, kind = load_scoring_model(model_dir)
+    if kind != "causal":
+        raise BabylmError(
+            f"{model_dir}: the BabyLM suite is scored with the official causal protocol; this is"
+            " a masked LM"
+        )
+    tok = load_tokenizer(model_dir)
+    results: dict[str, dict[str, Any]] = {}
+    for task, source in sources.items():
+        result, preds = run_task(task, model, tok, ev, source)
+        result = {"task": task, "protocol": "babylm", **result, "model": str(model_dir)}
+        if task not in ("wug_adj", "wug_past", "reading"):
+            result["tie_rule"] = TIE_RULE
+        results[task] = result | (extra or {})
+        write_task(out_dir, task, results[task], preds)
+    headlines = {k: v for r in results.values() for k, v in r["headlines"].items()}
+    save_results(out_dir / "babylm", "suite", {"headlines": headlines, "tasks": list(results)})
+    return results
+
+
 def evaluate_model(
     model_dir: Path,
     out_dir: Path,
     task_pairs: dict[str, list[Pair]],
     ev: EvalConfig | None = None,
     extra: dict[str, Any] | None = None,
+    suite: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Score every task's pairs and write the results into ``out_dir``; return them."""
-    scored = score_pairs(model_dir, task_pairs, ev, extra)
-    write_results(out_dir, scored)
-    return scored.results
+    """Score every task's pairs, and the BabyLM ``suite`` tasks, and write the results into
+    ``out_dir``; return them by task."""
+    results: dict[str, dict[str, Any]] = {}
+    if task_pairs:
+        scored = score_pairs(model_dir, task_pairs, ev, extra)
+        write_results(out_dir, scored)
+        results |= scored.results
+    if suite:
+        results |= evaluate_suite(model_dir, out_dir, suite, ev, extra)
+    return results

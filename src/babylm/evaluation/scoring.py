@@ -7,6 +7,8 @@ Two protocols:
   first word is scored too.
 * ``reference``: the reference project's scorer: no BOS, the first token unscored, at most 127
   tokens.
+* ``babylm``: the official BabyLM 2025 pipeline's: the tokenizer's own special tokens (ours add
+  BOS, so this equals ``standard`` but for the tie rule), the first token unscored.
 
 Either way the first id of each encoded sequence is context only and every later id is scored.
 Sentences are deduplicated, sorted by length and batched with right padding, and the
@@ -25,11 +27,10 @@ import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from babylm.config import MLM_VARIANTS
+from babylm.config import MLM_VARIANTS, PROTOCOLS
 from babylm.errors import BabylmError
 from babylm.evaluation.prefix_tree import ancestor_mask, pack_prefix_trees
 
-PROTOCOLS = ("standard", "reference")
 REFERENCE_MAX_TOKENS = 127
 
 
@@ -45,6 +46,8 @@ def encode_for_scoring(
     default ``target_delimiter``); off by default.
     """
     texts = [" " + s if leading_space else s for s in sentences]
+    if protocol == "babylm":
+        return [list(ids) for ids in tok(list(texts))["input_ids"]]
     backend = getattr(tok, "backend_tokenizer", None)
     if backend is not None:  # the Rust tokenizer directly: half the time over BLiMP's 134k
         encoded = [e.ids for e in backend.encode_batch(texts, add_special_tokens=False)]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from babylm import data
-from babylm.config import EVAL_TASKS, EvalConfig
+from babylm.config import EVAL_TASKS, SUITE_TASKS, EvalConfig
 from babylm.errors import BabylmError
 
 
@@ -85,18 +85,22 @@ def supplement_pairs(per_paradigm: int | None = None, seed: int = 0) -> list[Pai
     return pairs
 
 
-def _read_lines(path: Path) -> list[tuple[int, str]]:
-    """(line number, text) of a UTF-8 file; a bad byte stops with file, line and byte offset."""
+def decode_lines(raw: bytes, where: str) -> list[tuple[int, str]]:
+    """(line number, text) of UTF-8 bytes; a bad byte stops with where:line and byte offset."""
     lines, offset = [], 0
-    for number, raw in enumerate(path.read_bytes().split(b"\n"), 1):
+    for number, line in enumerate(raw.split(b"\n"), 1):
         try:
-            lines.append((number, raw.decode("utf-8")))
+            lines.append((number, line.decode("utf-8")))
         except UnicodeDecodeError as exc:
             raise BabylmError(
-                f"{path}:{number}: not UTF-8 (byte offset {offset + exc.start} in the file)"
+                f"{where}:{number}: not UTF-8 (byte offset {offset + exc.start} in the file)"
             ) from None
-        offset += len(raw) + 1
+        offset += len(line) + 1
     return lines
+
+
+def _read_lines(path: Path) -> list[tuple[int, str]]:
+    return decode_lines(path.read_bytes(), str(path))
 
 
 def folder_pairs(folder: Path) -> list[Pair]:
@@ -140,20 +144,24 @@ def folder_pairs(folder: Path) -> list[Pair]:
 
 
 def select_pairs(ev: EvalConfig) -> dict[str, list[Pair]]:
-    """The pair sets an evaluation scores, by task name: its tasks, then each pairs folder."""
+    """The pair sets an evaluation scores, by task name: its tasks, then each pairs folder.
+
+    The BabyLM suite's tasks are selected by ``suite_tasks.select_suite``, not here."""
     selected: dict[str, list[Pair]] = {}
     for task in ev.tasks:
         if task == "blimp":
             selected["blimp"] = blimp_pairs(ev.per_paradigm, ev.paradigms, ev.terms, ev.fields)
         elif task == "supplement":
             selected["supplement"] = supplement_pairs(ev.per_paradigm)
+        elif task in SUITE_TASKS or task == "babylm":
+            continue  # the BabyLM suite: babylm.evaluation.suite
         else:
             raise BabylmError(f"eval.tasks: unknown task {task!r} (known: {', '.join(EVAL_TASKS)})")
     for folder in map(Path, ev.pairs_dirs):
         if folder.name in selected:
             raise BabylmError(f"{folder}: a task named {folder.name!r} is already selected")
         selected[folder.name] = folder_pairs(folder)
-    if not selected:
+    if not selected and not any(t in SUITE_TASKS or t == "babylm" for t in ev.tasks):
         raise BabylmError("nothing to evaluate: give --tasks or --pairs-dir")
     return selected
 
