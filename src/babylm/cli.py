@@ -186,6 +186,14 @@ def eval_(
     tokens_per_batch: Annotated[
         int, typer.Option(help="Prefix-tree nodes per forward pass (tree scorer).")
     ] = 4096,
+    checkpoints: Annotated[
+        bool,
+        typer.Option(
+            "--checkpoints",
+            help="Score the fast suite on each word checkpoint of the run (chck_<n>M) into"
+            " RUN/eval-checkpoints/ [tasks default: babylm].",
+        ),
+    ] = False,
 ) -> None:
     """Score a model on BLiMP (all 67,000 pairs by default) and the BLiMP supplement, or on the
     BabyLM 2025 zero-shot suite (--tasks babylm) exactly as the official pipeline scores it.
@@ -198,6 +206,8 @@ def eval_(
     from babylm.pipeline import evaluate_target
 
     default_tasks = "" if pairs_dir and tasks is None else "blimp,supplement"
+    if checkpoints and tasks is None:
+        default_tasks = "babylm"
     ev = EvalConfig(
         tasks=_csv(default_tasks if tasks is None else tasks) or [],
         per_paradigm=per_paradigm,
@@ -214,7 +224,41 @@ def eval_(
         data_dir=str(eval_data) if eval_data else None,
     )
     validate_eval(ev)
+    if checkpoints:
+        from babylm.pipeline import evaluate_run_checkpoints
+
+        evaluate_run_checkpoints(target, ev, out)
+        return
     evaluate_target(target, ev, out, _report)
+
+
+@app.command()
+def submission(
+    run: Annotated[Path, typer.Argument(help="A run folder (runs/<name>).")],
+    track: Annotated[str, typer.Option(help="strict-small or strict.")] = "strict-small",
+    out: Annotated[
+        Path | None, typer.Option(help="The JSON file [default: RUN/submission-<track>.json].")
+    ] = None,
+    eval_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the full suite was scored [default: RUN/eval or eval-babylm]."),
+    ] = None,
+    checkpoints_dir: Annotated[
+        Path | None, typer.Option(help="The fast evals [default: RUN/eval-checkpoints].")
+    ] = None,
+    eval_data: Annotated[
+        Path | None,
+        typer.Option(help="The official full_eval folder [default: the one the fast evals used]."),
+    ] = None,
+    allow_missing: Annotated[
+        bool, typer.Option(help="Write what there is; list the missing tasks and checkpoints.")
+    ] = False,
+) -> None:
+    """Write the BabyLM submission file that the official collate_preds.py writes from the
+    same predictions: the full suite's predictions and each checkpoint's fast figures."""
+    from babylm.pipeline import write_submission
+
+    write_submission(run, track, out, eval_dir, checkpoints_dir, eval_data, allow_missing)
 
 
 RunFolder = Annotated[Path, typer.Argument(help="A run folder (runs/<name>).")]

@@ -147,6 +147,9 @@ class TrainConfig:
     distill_alpha: float = 0.5
     """Weight of the observed-token loss; the teachers' soft targets get the rest."""
     distill_temperature: float = 2.0
+    word_checkpoints: bool = False
+    """Save the BabyLM challenge's checkpoints (``RUN/word_checkpoints/chck_<n>M``: every 1M
+    words seen up to 10M, every 10M up to 100M, then every 100M; ``babylm.word_checkpoints``)."""
     objective: str = "causal"
     """causal: next-token prediction. hybrid: GPT-BERT's causal + masked next-token mix
     (``babylm.objectives``; needs packing isolated and tokenizer.mask_token)."""

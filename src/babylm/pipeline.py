@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -448,3 +449,51 @@ def parse_stages(text: str | None) -> list[str]:
         if name not in STAGES:
             raise BabylmError(f"--stages: unknown stage {name!r} (stages: {', '.join(STAGES)})")
     return [s for s in STAGES if s in names]
+
+
+def evaluate_run_checkpoints(target: Path, ev: EvalConfig, out: Path | None = None) -> Path:
+    """``babylm eval RUN --checkpoints``: the fast suite on every word checkpoint, written to
+    ``out`` (default RUN/eval-checkpoints/) in one rename."""
+    from babylm.evaluation.submission import evaluate_checkpoints
+
+    run_dir = run_of(target)
+    if run_dir is None or not is_run_folder(run_dir):
+        raise BabylmError(f"{target}: --checkpoints needs a run folder (runs/<name>)")
+    out = out or run_dir / "eval-checkpoints"
+    with writer_lock(run_dir), staged_output(out) as tmp:
+        summary = evaluate_checkpoints(run_dir, ev, tmp, eval_extra(run_dir))
+    for name, entry in summary["checkpoints"].items():
+        figures = ", ".join(f"{k} {v:.2f}" for k, v in entry["headlines"].items())
+        print(f"{name}: {figures}")
+    print(f"fast evals -> {out} (fast.json, fast_curve.png)")
+    return out
+
+
+def write_submission(
+    run_dir: Path,
+    track: str,
+    out: Path | None,
+    eval_dir: Path | None = None,
+    checkpoints_dir: Path | None = None,
+    data_dir: Path | None = None,
+    allow_missing: bool = False,
+) -> Path:
+    """``babylm submission RUN``: the official collation of the run's suite predictions."""
+    from babylm.evaluation.submission import NOT_PRODUCED, build_submission
+
+    if eval_dir is None:
+        candidates = [run_dir / "eval", run_dir / "eval-babylm"]
+        eval_dir = next((d for d in candidates if (d / "babylm").is_dir()), candidates[0])
+    checkpoints_dir = checkpoints_dir or run_dir / "eval-checkpoints"
+    if data_dir is None and (checkpoints_dir / "fast.json").is_file():
+        recorded = json.loads((checkpoints_dir / "fast.json").read_text()).get("data_dir")
+        data_dir = Path(recorded) if recorded else None
+    ev = EvalConfig(tasks=["babylm"], data_dir=str(data_dir) if data_dir else None)
+    content, missing = build_submission(eval_dir, checkpoints_dir, ev, track, allow_missing)
+    out = out or run_dir / f"submission-{track}.json"
+    atomic_write_text(out, json.dumps(content))
+    for name in missing:
+        print(f"submission: left out (--allow-missing): {name}", file=sys.stderr)
+    print(f"submission: not produced by babylm: {', '.join(NOT_PRODUCED)}", file=sys.stderr)
+    print(f"submission ({track}) -> {out}")
+    return out

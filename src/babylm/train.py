@@ -38,7 +38,7 @@ from transformers import (
 )
 from transformers.integrations import TensorBoardCallback
 
-from babylm import packing
+from babylm import packing, word_checkpoints
 from babylm.checkpoints import latest_good_checkpoint
 from babylm.config import Config, uses_objective_trainer
 from babylm.distill import DistillationTrainer, load_teachers
@@ -378,6 +378,7 @@ def run_training(cfg: Config, run_dir: Path, fingerprint: str, force: bool) -> d
     if process_rank() == 0:
         if resume is None:
             shutil.rmtree(train_dir, ignore_errors=True)
+            shutil.rmtree(run_dir / word_checkpoints.FOLDER, ignore_errors=True)
         train_dir.mkdir(parents=True, exist_ok=True)
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         (ckpt_dir / FINGERPRINT_FILE).write_text(fingerprint + "\n")
@@ -409,6 +410,19 @@ def run_training(cfg: Config, run_dir: Path, fingerprint: str, force: bool) -> d
     args = training_arguments(cfg, ckpt_dir, plan, precision, eval_steps)
     metrics = MetricsLog(train_dir / "metrics.jsonl", elapsed_offset)
     callbacks: list[TrainerCallback] = [metrics, EvaluateEachEpoch()]
+    if tr.word_checkpoints:
+        words = word_checkpoints.count_words(run_dir / "corpus" / "train.txt")
+        folder = run_dir / word_checkpoints.FOLDER
+        callbacks.append(
+            word_checkpoints.WordCheckpoints(folder, words, plan["steps_per_epoch"], tok)
+        )
+        marks = word_checkpoints.schedule_millions(
+            round(words * plan["total_steps"] / plan["steps_per_epoch"])
+        )
+        _say(
+            f"train: {words:,} words an epoch; word checkpoints at"
+            f" {', '.join(f'{m}M' for m in marks) or 'none (under 1M words in all)'}"
+        )
     if process_rank() == 0:
         from torch.utils.tensorboard import SummaryWriter
 

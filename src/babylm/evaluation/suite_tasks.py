@@ -13,6 +13,7 @@ re-posted, and the others state no licence.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import random
@@ -64,6 +65,8 @@ class Item:
     completions: tuple[str, ...]
     metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     ratio: float | None = None  # wug: the human preference for candidate 0
+    raw: dict[str, Any] = field(default_factory=dict, hash=False, compare=False, repr=False)
+    """The row as read (to write a subset back in the official format)."""
 
 
 @dataclass
@@ -187,7 +190,7 @@ def read_items(task: str, data_dir: Path | None) -> list[Item]:
     for name, raw in _jsonl_files(task, folder):
         for number, row in _rows(name, raw, where):
             try:
-                item = _decode(task, name.removesuffix(".jsonl"), row)
+                item = dataclasses.replace(_decode(task, name.removesuffix(".jsonl"), row), raw=row)
             except (KeyError, TypeError, AttributeError, ValueError) as exc:
                 raise BabylmError(
                     f"{where}/{name}:{number}: not a {task} row (missing or bad {exc})"

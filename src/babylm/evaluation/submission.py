@@ -1,0 +1,193 @@
+"""The challenge's side of the suite: fast evals on the word checkpoints and the submission file.
+
+``evaluate_checkpoints`` scores the fast suite on each ``chck_<n>M`` of a run (the official
+fast files are not distributed with the full data, so the fast sets are our deterministic
+stratified samples of the official sizes: ``suite_tasks.fast_subset``). ``build_submission``
+writes what the official ``collate_preds.py`` writes from the same predictions: the full
+suite's predictions by task and, per fast task, its figures at every checkpoint of the track's
+schedule. GLUE fine-tuning and the AoA surprisals are not produced by babylm; they are named
+as missing, never filled in.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from babylm.config import EvalConfig
+from babylm.errors import BabylmError
+from babylm.evaluation.suite_tasks import Item, ReadingData
+
+TRACKS = ("strict-small", "strict")
+SUBMISSION_KEYS = {
+    "blimp_filtered": "blimp",
+    "supplement_filtered": "blimp_supplement",
+    "ewok": "ewok",
+    "entity_tracking": "entity_tracking",
+    "wug_adj": "wug_adj",
+    "wug_past": "wug_past",
+    "comps": "comps",
+    "reading": "reading",
+}
+FAST_TASKS = ("blimp_filtered", "supplement_filtered", "ewok", "entity_tracking", "wug_adj",
+              "wug_past", "reading")  # fmt: skip
+NOT_PRODUCED = ("glue (fine-tuning)", "aoa (age-of-acquisition surprisals)")
+
+
+def track_revisions(track: str) -> list[str]:
+    """The checkpoints a track's submission lists, in order (the official schedule)."""
+    if track not in TRACKS:
+        raise BabylmError(f"--track: {track!r} is not one of {', '.join(TRACKS)}")
+    small = [f"chck_{i}M" for i in range(1, 10)] + [f"chck_{i * 10}M" for i in range(1, 11)]
+    if track == "strict-small":
+        return small
+    return small[:-1] + [f"chck_{i * 100}M" for i in range(1, 11)]
+
+
+def _target(item: Item) -> str:
+    return item.completions[0].strip()
+
+
+def fast_figures(task: str, preds: dict[str, Any], source: Any) -> dict[str, Any]:
+    """One task's figures at one checkpoint, as the official collation computes them from the
+    predictions: per UID the share of predictions equal to the right completion (stripped);
+    wug, Spearman's rho per UID; reading, the R^2 gains as fractions (``spr``, ``rt``)."""
+    from scipy.stats import spearmanr
+
+    if task == "reading":
+        from babylm.evaluation.suite import reading_results
+
+        rows = preds["reading"]["predictions"]
+        result = reading_results(source, [r["pred"] for r in rows], [r["prev_pred"] for r in rows])
+        return {"spr": result["self_paced_reading"] / 100, "rt": result["eye_tracking"] / 100}
+    by_uid: dict[str, list[Item]] = {}
+    for item in source:
+        by_uid.setdefault(item.uid, []).append(item)
+    out = {}
+    for uid, rows in preds.items():
+        items, got = by_uid[uid], rows["predictions"]
+        if task in ("wug_adj", "wug_past"):
+            out[uid] = float(spearmanr([r["prob"] for r in got], [i.ratio for i in items])[0])
+        else:
+            right = sum(r["pred"].strip() == _target(i) for r, i in zip(got, items, strict=False))
+            out[uid] = right / min(len(got), len(items))
+    return out
+
+
+def evaluate_checkpoints(
+    run_dir: Path, ev: EvalConfig, out: Path, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Score the fast suite on every word checkpoint of ``run_dir`` into ``out/chck_<n>M/``;
+    write ``out/fast.json`` (each checkpoint's words seen and headline figures) and
+    ``out/fast_curve.png``; return the ``fast.json`` content."""
+    from babylm.evaluation.run import evaluate_suite
+    from babylm.evaluation.suite_tasks import select_suite
+    from babylm.rundir import write_json
+    from babylm.word_checkpoints import FOLDER, list_word_checkpoints
+
+    found = list_word_checkpoints(run_dir)
+    if not found:
+        raise BabylmError(
+            f"{run_dir}: no word checkpoints ({run_dir / FOLDER}/chck_<n>M); train with"
+            " train.word_checkpoints=true"
+        )
+    index_path = run_dir / FOLDER / "index.json"
+    index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+    sources = select_suite(ev, fast=True)
+    curve: dict[str, Any] = {}
+    for _, folder in found:
+        results = evaluate_suite(folder, out / folder.name, sources, ev, extra)
+        headlines = {k: v for r in results.values() for k, v in r["headlines"].items()}
+        curve[folder.name] = {**index.get(folder.name, {}), "headlines": headlines}
+    summary = {
+        "data_dir": ev.data_dir,
+        "fast_sets": "deterministic stratified samples of the official fast sizes (200 pairs"
+        " per BLiMP UID, 50 per supplement task, 100 per EWoK domain, entity tracking's regular"
+        " split, wug and reading whole); the official fast files are not distributed",
+        "checkpoints": curve,
+    }
+    write_json(out / "fast.json", summary)
+    plot_fast_curve(curve, out / "fast_curve.png")
+    return summary
+
+
+def plot_fast_curve(curve: dict[str, Any], path: Path) -> None:
+    """Each task's headline against the words seen (one panel per figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = sorted({k for c in curve.values() for k in c["headlines"]})
+    words = [c.get("words_mark", 0) / 1e6 for c in curve.values()]
+    cols = min(3, len(names))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        ax.plot(words, [c["headlines"].get(name) for c in curve.values()], marker="o")
+        ax.set_title(name)
+        ax.set_xlabel("words seen (M)")
+    for ax in list(axes.flat)[len(names) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def build_submission(
+    eval_dir: Path,
+    checkpoints_dir: Path | None,
+    ev: EvalConfig,
+    track: str = "strict-small",
+    allow_missing: bool = False,
+) -> tuple[dict[str, Any], list[str]]:
+    """The submission content and what is missing from it.
+
+    ``eval_dir/babylm/<task>/predictions.json`` gives the full suite; ``checkpoints_dir``
+    (``babylm eval RUN --checkpoints``) the fast figures. A missing task or checkpoint is an
+    error naming it, unless ``allow_missing`` (then it is left out and listed)."""
+    from babylm.evaluation.suite_tasks import select_suite
+
+    missing: list[str] = []
+    content: dict[str, Any] = {}
+    for task, key in SUBMISSION_KEYS.items():
+        path = eval_dir / "babylm" / task / "predictions.json"
+        if path.is_file():
+            content[key] = json.loads(path.read_text())
+        else:
+            missing.append(f"{task} ({path})")
+    revisions = track_revisions(track)
+    fast: dict[str, list[Any]] = {SUBMISSION_KEYS[t]: [] for t in FAST_TASKS}
+    sources: dict[str, list[Item] | ReadingData] = {}
+    for revision in revisions:
+        folder = (checkpoints_dir / revision) if checkpoints_dir else None
+        if folder is None or not folder.is_dir():
+            missing.append(f"checkpoint {revision}")
+            continue
+        for task in FAST_TASKS:
+            path = folder / "babylm" / task / "predictions.json"
+            if not path.is_file():
+                missing.append(f"{revision}/{task}")
+                continue
+            if task not in sources:
+                sources |= select_suite(_only(ev, task), fast=True)
+            preds = json.loads(path.read_text())
+            fast[SUBMISSION_KEYS[task]].append(fast_figures(task, preds, sources[task]))
+    if missing and not allow_missing:
+        shown = ", ".join(missing[:6]) + (
+            f" and {len(missing) - 6} more" if len(missing) > 6 else ""
+        )
+        raise BabylmError(
+            f"submission ({track}): missing {shown}; score them (babylm eval RUN --tasks babylm"
+            " --eval-data DIR, and --checkpoints for the fast evals), or pass --allow-missing"
+        )
+    content["fast_eval_results"] = fast
+    return content, missing
+
+
+def _only(ev: EvalConfig, task: str) -> EvalConfig:
+    import dataclasses
+
+    return dataclasses.replace(ev, tasks=[task])
