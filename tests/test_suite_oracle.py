@@ -10,6 +10,8 @@ the same figures (headline, every per-key accuracy, reading's R^2 gains) to 1e-6
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import math
 import os
@@ -19,6 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from babylm import word_checkpoints
+from babylm.config import EvalConfig
+from babylm.evaluation.submission import FAST_TASKS, SUBMISSION_KEYS
+from babylm.evaluation.suite_tasks import select_suite
 from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,18 +97,41 @@ def slices(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def ours(smoke_run: tuple[Path, str], slices: Path, tmp_path_factory: pytest.TempPathFactory):
-    """``babylm eval RUN --tasks babylm --eval-data SLICES``: its results folder."""
-    run_dir, _ = smoke_run
-    out = tmp_path_factory.mktemp("ours") / "eval"
+def _babylm(*args: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "babylm", "eval", str(run_dir), "--tasks", "babylm",
-         "--eval-data", str(slices), "--out", str(out)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", "babylm", *args], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]
-    return out / "babylm"
+
+
+@pytest.fixture(scope="module")
+def suite_run(slices: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The smoke preset trained for 12 steps with word checkpoints (a "million" shrunk to
+    1,000 words, so the tiny corpus reaches two), then ``babylm eval RUN --tasks babylm``,
+    ``babylm eval RUN --checkpoints`` and ``babylm submission RUN --allow-missing``."""
+    from babylm.cli import main
+
+    run_dir = tmp_path_factory.mktemp("suite") / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(word_checkpoints, "WORDS_PER_MARK", 1000)
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                main(["run", "smoke", "--run-dir", str(run_dir), "--stages",
+                      "corpus,tokenizer,train", "--set", "train.word_checkpoints=true",
+                      "--set", "train.max_steps=12"])  # fmt: skip
+            except SystemExit as exc:
+                assert not exc.code
+    assert [n for n, _ in word_checkpoints.list_word_checkpoints(run_dir)] == [1, 2]
+    _babylm("eval", str(run_dir), "--tasks", "babylm", "--eval-data", str(slices))
+    _babylm("eval", str(run_dir), "--checkpoints", "--eval-data", str(slices))
+    _babylm("submission", str(run_dir), "--allow-missing")
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def ours(suite_run: Path) -> Path:
+    """The results folder of ``babylm eval RUN --tasks babylm --eval-data SLICES``."""
+    return suite_run / "eval-babylm" / "babylm"
 
 
 def _oracle_sentence_task(model_dir: Path, task: str, data: Path, monkeypatch) -> tuple:
@@ -132,9 +161,9 @@ def _oracle_sentence_task(model_dir: Path, task: str, data: Path, monkeypatch) -
 @pytest.mark.slow
 @pytest.mark.parametrize("task", list(ORACLE_TASK))
 def test_every_choice_and_figure_equals_the_official_pipeline(
-    task: str, smoke_run, slices: Path, ours: Path, monkeypatch: pytest.MonkeyPatch
+    task: str, suite_run: Path, slices: Path, ours: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run_dir, _ = smoke_run
+    run_dir = suite_run
     oracle_task, folder = ORACLE_TASK[task]
     accuracies, average, official_preds = _oracle_sentence_task(
         run_dir / "model", oracle_task, slices / folder, monkeypatch
@@ -164,9 +193,9 @@ def test_every_choice_and_figure_equals_the_official_pipeline(
 
 @pytest.mark.slow
 def test_reading_surprisals_and_r2_gains_equal_the_official_pipeline(
-    smoke_run, slices: Path, ours: Path, tmp_path: Path
+    suite_run: Path, slices: Path, ours: Path, tmp_path: Path
 ) -> None:
-    run_dir, _ = smoke_run
+    run_dir = suite_run
     env = {**os.environ, "PYTHONPATH": str(_oracle())}
     done = subprocess.run(
         [sys.executable, "-m", "evaluation_pipeline.reading.run", "--model_path_or_name",
@@ -194,3 +223,78 @@ def test_reading_surprisals_and_r2_gains_equal_the_official_pipeline(
     results = json.loads((ours / "reading" / "results.json").read_text())
     assert results["eye_tracking"] / 100 == pytest.approx(figures["rt"], abs=1e-6)
     assert results["self_paced_reading"] / 100 == pytest.approx(figures["spr"], abs=1e-6)
+
+
+FAST_LAYOUT = {
+    "blimp_filtered": "blimp_fast",
+    "supplement_filtered": "supplement_fast",
+    "ewok": "ewok_fast",
+    "entity_tracking": "entity_tracking_fast",
+    "wug_adj": "wug_adj_nominalization",
+    "wug_past": "wug_past_tense",
+}
+
+
+def _write_fast_data(slices: Path, folder: Path) -> None:
+    """Our fast sets, written in the official fast_eval layout for the official collation."""
+    sources = select_suite(EvalConfig(tasks=list(FAST_TASKS), data_dir=str(slices)), fast=True)
+    for task, name in FAST_LAYOUT.items():
+        files: dict[str, list[str]] = {}
+        for item in sources[task]:
+            stem = {"entity_tracking": "regular", "wug_adj": name, "wug_past": name}.get(task)
+            files.setdefault(stem or item.uid, []).append(json.dumps(item.raw) + "\n")
+        for stem, lines in files.items():
+            (folder / name).mkdir(parents=True, exist_ok=True)
+            (folder / name / f"{stem}.jsonl").write_text("".join(lines))
+    (folder / "reading").mkdir()
+    csv = (slices / "reading" / "reading_data.csv").read_text()
+    (folder / "reading" / "reading_data.csv").write_text(csv)
+
+
+@pytest.mark.slow
+def test_the_submission_equals_the_official_collation_of_the_same_predictions(
+    suite_run: Path, slices: Path, tmp_path: Path
+) -> None:
+    sys.path.insert(0, str(_oracle()))
+    try:
+        from evaluation_pipeline import collate_preds as official
+    finally:
+        sys.path.remove(str(_oracle()))
+    submission = json.loads((suite_run / "submission-strict-small.json").read_text())
+    for task, key in SUBMISSION_KEYS.items():  # the full suite: each task's predictions as-is
+        path = suite_run / "eval-babylm" / "babylm" / task / "predictions.json"
+        assert json.dumps(submission[key]) == json.dumps(official._load_results(path)), task
+    _write_fast_data(slices, tmp_path)
+    fast = submission["fast_eval_results"]
+    assert {k: len(v) for k, v in fast.items()} == {SUBMISSION_KEYS[t]: 2 for t in FAST_TASKS}
+    for i, revision in enumerate(["chck_1M", "chck_2M"]):
+        preds = suite_run / "eval-checkpoints" / revision / "babylm"
+
+        def load(task: str, preds: Path = preds) -> dict:
+            return official._load_results(preds / task / "predictions.json")
+
+        expected = {
+            "blimp": official._calculate_target_results(
+                load("blimp_filtered"), "blimp", tmp_path / "blimp_fast"
+            ),
+            "blimp_supplement": official._calculate_target_results(
+                load("supplement_filtered"), "blimp_supplement", tmp_path / "supplement_fast"
+            ),
+            "ewok": official._calculate_target_results(
+                load("ewok"), "ewok", tmp_path / "ewok_fast"
+            ),
+            "entity_tracking": official._calculate_target_et_results(
+                load("entity_tracking"), tmp_path / "entity_tracking_fast"
+            ),
+            "wug_adj": official._calculate_wugs_results(
+                load("wug_adj"), "wug_adj_nominalization", tmp_path / "wug_adj_nominalization"
+            ),
+            "wug_past": official._calculate_wugs_results(
+                load("wug_past"), "wug_past_tense", tmp_path / "wug_past_tense"
+            ),
+            "reading": official._calculate_reading_results(
+                load("reading"), tmp_path / "reading" / "reading_data.csv"
+            ),
+        }
+        for key, figures in expected.items():
+            assert fast[key][i] == pytest.approx(figures, abs=1e-9), (revision, key)

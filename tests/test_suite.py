@@ -1,0 +1,146 @@
+"""The BabyLM 2025 suite without the oracle: reading the official formats, bad input, the
+completion spans, the tie rule, the word-checkpoint schedule and the submission's gaps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from babylm import word_checkpoints
+from babylm.config import EvalConfig
+from babylm.errors import BabylmError
+from babylm.evaluation.aggregate import pair_credit
+from babylm.evaluation.submission import track_revisions
+from babylm.evaluation.suite import choose, completion_runs, tie_credit
+from babylm.evaluation.suite_tasks import (
+    fast_subset,
+    read_items,
+    read_reading,
+    resolve_tasks,
+    select_suite,
+)
+
+EWOK_ROW = {
+    "Domain": "spatial-relations", "ContextType": "direct", "ContextDiff": "antonym",
+    "TargetDiff": "concept swap", "Context1": "The cup is on the box.",
+    "Context2": "The cup is under the box.", "Target1": "The cup is above the box.",
+    "Target2": "The cup is below the box.",
+}  # fmt: skip
+READING_HEADER = (
+    ",item,word,Subtlex_log10,length,context_length,prev_word,prev_item,prev_length,"
+    "RTfirstfix,RTfirstpass,RTgopast,RTrightbound,self_paced_reading_time\n"
+)
+
+
+def _write(folder: Path, name: str, rows: list[dict]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_babylm_without_a_data_folder_is_the_two_embedded_tasks() -> None:
+    assert resolve_tasks(["babylm"], None) == ["blimp_filtered", "supplement_filtered"]
+    items = read_items("blimp_filtered", None)
+    assert len(items) == 59_875 and len({i.uid for i in items}) == 67
+    assert items[0].sentences == items[0].completions  # whole sentences are scored
+    assert len(read_items("supplement_filtered", None)) == 5_218
+    with pytest.raises(BabylmError, match="ewok: not embedded; give --eval-data"):
+        resolve_tasks(["ewok"], None)
+
+
+def test_babylm_with_a_data_folder_needs_its_four_tasks(tmp_path: Path) -> None:
+    _write(tmp_path / "ewok_filtered", "spatial-relations.jsonl", [EWOK_ROW])
+    with pytest.raises(BabylmError, match=r"entity_tracking: no such task folder"):
+        resolve_tasks(["babylm"], tmp_path)
+    assert resolve_tasks(["ewok", "blimp_filtered"], tmp_path) == ["ewok", "blimp_filtered"]
+
+
+def test_ewok_items_score_the_target_after_the_shared_context(tmp_path: Path) -> None:
+    _write(tmp_path / "ewok_filtered", "spatial-relations.jsonl", [EWOK_ROW])
+    (item,) = read_items("ewok", tmp_path)
+    assert item.sentences[0] == "The cup is on the box. The cup is above the box."
+    assert item.completions == (" The cup is above the box.", " The cup is below the box.")
+    assert item.metadata["context_contrast"] == "antonym" and item.uid == "spatial-relations"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"Domain": "x"}\n', r"spatial-relations.jsonl:1: not a ewok row"),
+        (b'{"Domain": "x"\n', r"spatial-relations.jsonl:1: invalid JSON"),
+        (b"\n" + json.dumps(EWOK_ROW).encode() + b"\n\xff\n", r"jsonl:3: not UTF-8 \(byte offset"),
+    ],
+)
+def test_a_bad_row_is_named_by_file_and_line(tmp_path: Path, content: bytes, message: str) -> None:
+    folder = tmp_path / "ewok_filtered"
+    folder.mkdir()
+    (folder / "spatial-relations.jsonl").write_bytes(content)
+    with pytest.raises(BabylmError, match=message):
+        read_items("ewok", tmp_path)
+
+
+def test_an_empty_task_folder_and_a_reading_csv_without_its_columns(tmp_path: Path) -> None:
+    (tmp_path / "entity_tracking").mkdir()
+    with pytest.raises(BabylmError, match=r"entity_tracking: no \*\.jsonl files"):
+        read_items("entity_tracking", tmp_path)
+    (tmp_path / "reading").mkdir()
+    (tmp_path / "reading" / "reading_data.csv").write_text(",item,word\n0,The,cat\n")
+    with pytest.raises(BabylmError, match=r"reading_data\.csv: missing columns prev_item"):
+        read_reading(tmp_path)
+    rows = READING_HEADER + "0,,cat,1.0,3,1,,,,1,1,1,1,1\n"
+    (tmp_path / "reading" / "reading_data.csv").write_text(rows)
+    assert read_reading(tmp_path).frame["item"][0] == "None"  # as the official code reads it
+
+
+def test_the_cli_says_one_line_exits_2_and_writes_nothing(
+    cli, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = cli("eval", str(tiny_model_dir), "--tasks", "ewok", "--eval-data", str(tmp_path),
+                 "--out", str(out))  # fmt: skip
+    assert result.code == 2 and "ewok_filtered: no such task folder (ewok)" in result.err
+    assert len(result.err.strip().splitlines()) == 1 and not out.exists()
+    result = cli("eval", str(tiny_model_dir), "--checkpoints")
+    assert result.code == 2 and "needs a run folder" in result.err
+
+
+def test_completion_tokens_are_those_ending_after_the_completion_starts() -> None:
+    # "<s>" + "The" + " cup" + " is" + " up" + "</s>": completion " is up"
+    offsets = [(0, 0), (0, 3), (3, 7), (7, 10), (10, 13), (0, 0)]
+    assert completion_runs(offsets, "The cup is up", " is up") == [(3, 5)]
+    assert completion_runs(offsets, "The cup is up", "The cup is up") == [(1, 5)]
+    # Without a BOS, the first token has no context and is never scored.
+    assert completion_runs([(0, 3), (3, 7)], "The cup", "The cup") == [(1, 2)]
+
+
+def test_the_official_tie_rule_and_ours() -> None:
+    assert choose([-3.0, -3.0, -5.0]) == 0 and choose([-4.0, -3.0, -3.0]) == 1
+    assert tie_credit([-3.0, -3.0, -5.0]) == 0.5 and tie_credit([-4.0, -3.0]) == 0.0
+    assert pair_credit(-2.0, -2.0, "babylm") == 1.0
+    assert pair_credit(-2.0, -2.0, "standard") == 0.5
+
+
+def test_fast_subsets_have_the_official_sizes_and_never_change() -> None:
+    items = read_items("blimp_filtered", None)
+    fast = fast_subset("blimp_filtered", items)
+    assert len(fast) == 67 * 200 and fast == fast_subset("blimp_filtered", items)
+    sources = select_suite(EvalConfig(tasks=["supplement_filtered"]), fast=True)
+    sizes = {u: 0 for u in ("hypernym", "qa_congruence_easy", "turn_taking")}
+    for item in sources["supplement_filtered"]:
+        if item.uid in sizes:
+            sizes[item.uid] += 1
+    assert sizes == {"hypernym": 50, "qa_congruence_easy": 50, "turn_taking": 50}
+
+
+def test_the_word_checkpoint_schedule_is_the_official_one(tmp_path: Path) -> None:
+    names = [f"chck_{m}M" for m in word_checkpoints.schedule_millions(100_000_000)]
+    assert names == track_revisions("strict-small")
+    strict = [f"chck_{m}M" for m in word_checkpoints.schedule_millions(1_000_000_000)]
+    assert strict == track_revisions("strict") and len(strict) == 28
+    assert word_checkpoints.schedule_millions(2_400_000) == [1, 2]
+    path = tmp_path / "text.txt"
+    path.write_text("one two  three\nfour\tfive\n\nsix")
+    assert word_checkpoints.count_words(path) == 6
