@@ -144,3 +144,26 @@ def test_the_word_checkpoint_schedule_is_the_official_one(tmp_path: Path) -> Non
     path = tmp_path / "text.txt"
     path.write_text("one two  three\nfour\tfive\n\nsix")
     assert word_checkpoints.count_words(path) == 6
+
+
+def test_checkpoints_on_a_run_without_them_is_one_line(cli, smoke_run) -> None:
+    run_dir, _ = smoke_run
+    result = cli("eval", str(run_dir), "--checkpoints")
+    assert result.code == 2 and "no word checkpoints" in result.err
+    assert "train.word_checkpoints=true" in result.err
+    assert not (run_dir / "eval-checkpoints").exists()
+    result = cli("submission", str(run_dir))
+    assert result.code == 2 and "missing blimp_filtered" in result.err
+    assert not list(run_dir.glob("submission-*.json"))
+
+
+def test_compare_shows_the_suite_beside_the_published_2025_baselines() -> None:
+    from babylm.report import Entry, suite_table
+
+    run = Entry("mine", 0.5, 0.5, {}, {}, {}, 10, "standard", suite={"blimp_filtered": 61.234})
+    assert suite_table([Entry("bare", 0.5, 0.5, {}, {}, {}, 10, "standard")]) is None
+    header, rows = suite_table([run])
+    assert header[:3] == ["Model", "BLiMP", "Supplement"]
+    assert rows[0][:3] == ["**mine** (ours)", "61.23", ""]
+    causal = next(r for r in rows if r[0] == "GPT-BERT (causal-focus), strict-small (causal)")
+    assert causal[1:] == ["71.66", "63.21", "49.49", "9.89", "3.45", "33.96", "43.00"]

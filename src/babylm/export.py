@@ -42,7 +42,34 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     for task in ("blimp", "supplement"):
         path = run_dir / "eval" / f"{task}.json"
         run[task] = json.loads(path.read_text()) if path.is_file() else None
+    suite = run_dir / "eval" / "babylm"
+    run["suite"] = {
+        path.parent.name: json.loads(path.read_text())
+        for path in sorted(suite.glob("*/results.json"))
+    }
     return run
+
+
+SUITE_NAMES = {
+    "blimp_filtered": "BLiMP (filtered)",
+    "supplement_filtered": "BLiMP supplement",
+    "ewok": "EWoK",
+    "entity_tracking": "Entity tracking",
+    "wug_adj": "WUG adjective nominalization",
+    "wug_past": "WUG past tense",
+    "comps": "COMPS",
+    "eye_tracking": "Reading: eye tracking",
+    "self_paced_reading": "Reading: self-paced reading",
+}
+
+
+def _suite_headlines(run: dict[str, Any]) -> list[tuple[str, str, float, int]]:
+    """(task, figure name, value, items) of each suite headline in the eval stage."""
+    return [
+        (task, name, value, res["n_items"])
+        for task, res in run.get("suite", {}).items()
+        for name, value in res["headlines"].items()
+    ]
 
 
 def pct(x: float) -> str:
@@ -65,6 +92,21 @@ def card_metadata(run: dict[str, Any], repo_name: str) -> ModelCardData:
                 metric_type="accuracy",
                 metric_name="BLiMP accuracy (%)",
                 metric_value=round(100 * blimp["overall"], 2),
+            )
+        )
+    for task, name, value, items in _suite_headlines(run):
+        metric = "Spearman rho x 100" if task.startswith("wug") else "accuracy (%)"
+        if task == "reading":
+            metric = "R^2 gain (%)"
+        results.append(
+            EvalResult(
+                task_type="text-generation",
+                task_name=f"BabyLM 2025 zero-shot: {SUITE_NAMES.get(name, name)}",
+                dataset_type=f"babylm-2025/{task}",
+                dataset_name=f"{SUITE_NAMES.get(name, name)} ({items:,} items)",
+                metric_type="accuracy" if metric == "accuracy (%)" else "other",
+                metric_name=f"{SUITE_NAMES.get(name, name)} {metric}",
+                metric_value=round(value, 2),
             )
         )
     data = ModelCardData(
@@ -276,6 +318,14 @@ def _evaluation(run: dict[str, Any]) -> str:
         )
     if blimp.get("dev_ppl"):
         text.append(f"Dev perplexity: {blimp['dev_ppl']:.1f}.\n")
+    suite = _suite_headlines(run)
+    if suite:
+        rows = [(SUITE_NAMES.get(n, n), f"{v:.2f}", f"{k:,}") for _, n, v, k in suite]
+        text += [
+            "BabyLM 2025 zero-shot suite, scored as the official pipeline scores it (the"
+            " tokenizer's own special tokens; a tie goes to the first candidate):\n",
+            markdown_table(["task", "score", "items"], rows) + "\n",
+        ]
     return "\n".join(text)
 
 

@@ -364,6 +364,7 @@ CARD_INPUTS = [
     "model/config.json",
     "eval/blimp.json",
     "eval/supplement.json",
+    "eval/babylm/suite.json",
 ]
 
 

@@ -41,6 +41,8 @@ class Entry:
     pairs_file: Path | None = None
     supplement: float | None = None
     supplement_pairs: int | None = None
+    suite: dict[str, float] = field(default_factory=dict)
+    """BabyLM 2025 suite headlines (official protocol), where the folder has them."""
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -65,6 +67,10 @@ def load_entry(path: Path, name: str | None = None) -> Entry:
         metrics = [json.loads(line) for line in lines if line.strip()]
     sup = eval_dir / "supplement.json"
     lead = " +space" if res.get("leading_space") else ""
+    suites = [eval_dir / "babylm" / "suite.json"]
+    if run_dir:
+        suites.append(run_dir / "eval-babylm" / "babylm" / "suite.json")
+    suite = next((_read_json(p)["headlines"] for p in suites if p.is_file()), {})
     return Entry(
         name=name or (path.name if path.name != "eval" else path.parent.name),
         overall=res["overall"],
@@ -78,6 +84,7 @@ def load_entry(path: Path, name: str | None = None) -> Entry:
         pairs_file=eval_dir / "pairs.jsonl.gz" if (eval_dir / "pairs.jsonl.gz").is_file() else None,
         supplement=_read_json(sup)["overall"] if sup.is_file() else None,
         supplement_pairs=_read_json(sup)["n_pairs"] if sup.is_file() else None,
+        suite=suite,
     )
 
 
@@ -150,6 +157,36 @@ def _supplement(e: Entry) -> str:
         if e.supplement_pairs
         else _pct(e.supplement)
     )
+
+
+SUITE_COLUMNS = {
+    "blimp_filtered": "BLiMP",
+    "supplement_filtered": "Supplement",
+    "ewok": "EWoK",
+    "eye_tracking": "Eye tracking",
+    "self_paced_reading": "Self-paced reading",
+    "entity_tracking": "Entity tracking",
+    "wug_adj": "WUG",
+}
+
+
+def suite_table(runs: list[Entry]) -> tuple[list[str], list[list[str]]] | None:
+    """The runs' BabyLM 2025 suite headlines beside the published 2025 baselines (causal
+    scoring, strict-small then strict); None when no run has suite figures."""
+    from babylm.data import published_suite
+
+    scored = [e for e in runs if e.suite]
+    if not scored:
+        return None
+    header = ["Model", *SUITE_COLUMNS.values()]
+
+    def cells(values: dict[str, float | None]) -> list[str]:
+        return [f"{values[k]:.2f}" if values.get(k) is not None else "" for k in SUITE_COLUMNS]
+
+    rows = [[f"**{e.name}** (ours)", *cells(e.suite)] for e in scored]
+    for row in published_suite():
+        rows.append([f"{row['model']}, {row['track']} ({row['scoring']})", *cells(row)])
+    return header, rows
 
 
 def _pct(x: float | None) -> str:
@@ -357,6 +394,16 @@ def write_report(
         markdown_table(header, rows),
         "",
     ]
+    suite = suite_table(runs)
+    if suite:
+        md += [
+            "## BabyLM 2025 zero-shot suite (official protocol)\n",
+            markdown_table(*suite),
+            "",
+            "Published rows: the 2025 baselines (10 epochs of 10M words, strict-small, or 100M,"
+            " strict), scored causally, from the official pipeline's README (DATA.md).",
+            "",
+        ]
     md += notes + [""] + [f"![{alt}]({name})\n" for name, alt in figures]
     atomic_write_text(out_dir / "report.md", "\n".join(md))
     images = "".join(
@@ -370,7 +417,8 @@ def write_report(
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
         f"<p>Accuracy (%) on BLiMP minimal pairs.</p>{_html_table(header, rows)}"
-        f"{notes_html}{images}</body></html>\n"
+        + (f"<h2>BabyLM 2025 zero-shot suite</h2>{_html_table(*suite)}" if suite else "")
+        + f"{notes_html}{images}</body></html>\n"
     )
     atomic_write_text(out_dir / "report.html", page)
     summary = {

@@ -122,3 +122,15 @@ def embedded_suite_files(task: str) -> dict[str, bytes]:
         p.name.removesuffix(".xz"): lzma.decompress(p.read_bytes())
         for p in sorted(folder.glob("*.jsonl.xz"))
     }
+
+
+@functools.lru_cache(maxsize=1)
+def published_suite() -> list[dict[str, Any]]:
+    """The BabyLM 2025 baselines' suite figures (causal scoring), one row per track and model:
+    ``track``, ``scoring``, ``model`` and a float (or None) per headline (see DATA.md)."""
+    rows = _read_csv_xz(data_root() / "published" / "babylm2025_baselines.csv.xz")
+    fixed = {"track", "scoring", "model"}
+    return [
+        {k: (v if k in fixed else (float(v) if v else None)) for k, v in row.items()}
+        for row in rows
+    ]
