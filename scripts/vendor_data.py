@@ -36,7 +36,8 @@ def main(shared: Path) -> None:
         _write_xz(OUT / "blimp" / f"{src.stem}.jsonl.xz", text.encode("utf-8"))
     for src in sorted((shared / "blimp_supplement").glob("*.jsonl")):
         _write_xz(OUT / "blimp_supplement" / f"{src.stem}.jsonl.xz", src.read_bytes())
-    for src in sorted((shared / "babylm_eval_2025" / "full_eval" / "blimp_filtered").glob("*.jsonl")):
+    filtered = shared / "babylm_eval_2025" / "full_eval" / "blimp_filtered"
+    for src in sorted(filtered.glob("*.jsonl")):
         _write_xz(OUT / "blimp_filtered" / f"{src.name}.xz", src.read_bytes())
     for src in sorted((shared / "published").glob("*.*")):
         if src.suffix in (".csv", ".jsonl"):
