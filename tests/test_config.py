@@ -18,13 +18,14 @@ def test_presets_are_shipped() -> None:
 
 def test_the_default_job_is_the_best_recipe_on_every_pair(cli) -> None:
     """``babylm run`` with no preset trains plus-22m (58.4% on all of BLiMP, a-26m 53.7%) and
-    scores all 67,000 BLiMP pairs and the supplement; its name says its size."""
+    scores all 67,000 BLiMP pairs, the supplement and the BabyLM suite's embedded tasks (the
+    whole suite with eval.data_dir); its name says its size."""
     from babylm.model import parameter_counts
 
     assert DEFAULT_PRESET == "plus-22m"
     cfg = load_config(DEFAULT_PRESET)
     assert parameter_counts(config_for_preset(cfg)).total == 21_952_896
-    assert cfg.eval.is_full() and cfg.eval.tasks == ["blimp", "supplement"]
+    assert cfg.eval.is_full() and cfg.eval.tasks == ["blimp", "supplement", "babylm"]
     assert "default" in cli("run", "--help").out or DEFAULT_PRESET in cli("run", "--help").out
 
 
