@@ -24,17 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from babylm.evaluation.suite_tasks import FOLDERS, OFFICIAL_TASK
+
 ROOT = Path(__file__).resolve().parents[1]
-ORACLE_TASKS = {  # ours -> (official --task, folder)
-    "blimp_filtered": ("blimp", "blimp_filtered"),
-    "supplement_filtered": ("blimp", "supplement_filtered"),
-    "ewok": ("ewok", "ewok_filtered"),
-    "entity_tracking": ("entity_tracking", "entity_tracking"),
-    "wug_adj": ("wug_adj", "wug_adj_nominalization"),
-    "wug_past": ("wug_past", "wug_past_tense"),
-    "comps": ("comps", "comps"),
-    "reading": ("reading", "reading"),
-}
+ORACLE_TASKS = {task: (OFFICIAL_TASK[task], FOLDERS[task]) for task in OFFICIAL_TASK}
 
 
 def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:

@@ -36,6 +36,11 @@ FOLDERS = {
     "comps": "comps",
     "reading": "reading",
 }
+OFFICIAL_TASK = {
+    task: {"blimp_filtered": "blimp", "supplement_filtered": "blimp"}.get(task, task)
+    for task in SUITE_TASKS
+}
+"""The ``--task`` the official pipeline scores each task under (the folder is in ``FOLDERS``)."""
 REQUIRED_IN_DATA_DIR = ("ewok", "entity_tracking", "wug_adj", "reading")
 """``--tasks babylm`` with ``--eval-data``: these must be there; COMPS and wug_past if present."""
 READING_FILE = "reading/reading_data.csv"
