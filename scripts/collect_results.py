@@ -19,6 +19,7 @@ FILES = (
     "eval/blimp.json",
     "eval/supplement.json",
     "eval/pairs.jsonl.gz",
+    "eval-checkpoints/fast.json",
 )
 RENAMED = {"model/README.md": "MODEL_CARD.md"}
 REPORT = ("report.md", "*.png")  # the HTML repeats the PNGs inline: left in the run folder
@@ -36,6 +37,14 @@ def main(run_dir: Path, out_dir: Path) -> None:
         if (run_dir / name).is_file():
             shutil.copyfile(run_dir / name, out_dir / new)
             print(f"{run_dir / name} -> {out_dir / new}")
+    suite = run_dir / "eval" / "babylm"
+    if (suite / "suite.json").is_file():  # the BabyLM suite's figures (predictions stay behind)
+        (out_dir / "suite").mkdir(exist_ok=True)
+        sources = [suite / "suite.json", *sorted(suite.glob("*/results.json"))]
+        for source in sources:
+            name = "suite.json" if source.parent == suite else f"{source.parent.name}.json"
+            shutil.copyfile(source, out_dir / "suite" / name)
+            print(f"{source} -> {out_dir / 'suite' / name}")
     if (run_dir / "report").is_dir():
         (out_dir / "report").mkdir(exist_ok=True)
         for pattern in REPORT:

@@ -28,6 +28,7 @@ EWOK_ROW = {
     "Context2": "The cup is under the box.", "Target1": "The cup is above the box.",
     "Target2": "The cup is below the box.",
 }  # fmt: skip
+ROOT = Path(__file__).resolve().parents[1]
 READING_HEADER = (
     ",item,word,Subtlex_log10,length,context_length,prev_word,prev_item,prev_length,"
     "RTfirstfix,RTfirstpass,RTgopast,RTrightbound,self_paced_reading_time\n"
@@ -167,3 +168,55 @@ def test_compare_shows_the_suite_beside_the_published_2025_baselines() -> None:
     assert rows[0][:3] == ["**mine** (ours)", "61.23", ""]
     causal = next(r for r in rows if r[0] == "GPT-BERT (causal-focus), strict-small (causal)")
     assert causal[1:] == ["71.66", "63.21", "49.49", "9.89", "3.45", "33.96", "43.00"]
+
+
+def test_the_report_plots_the_fast_suite_against_words_seen(tmp_path: Path) -> None:
+    import shutil
+
+    from babylm.report import write_report
+
+    folders = []
+    for name, base in (("early", 50.0), ("late", 60.0)):
+        folder = tmp_path / name
+        folder.mkdir()
+        shutil.copyfile(ROOT / "results" / "hybrid-4" / "blimp.json", folder / "blimp.json")
+        checkpoints = {  # written out of order: the report sorts by words seen
+            "chck_2M": {"words_mark": 2_000_000, "headlines": {"ewok": base + 2}},
+            "chck_1M": {"words_mark": 1_000_000, "headlines": {"ewok": base, "wug_adj": 0.25}},
+        }
+        (folder / "fast.json").write_text(json.dumps({"checkpoints": checkpoints}))
+        folders.append(folder)
+    out = tmp_path / "report"
+    written = write_report(folders, out, published=False)
+    assert "words.png" in written["files"] and (out / "words.png").stat().st_size > 0
+    md = (out / "report.md").read_text()
+    assert "| run | checkpoint | words seen | ewok | wug_adj |" in md
+    rows = [line for line in md.splitlines() if line.startswith("| late ")]
+    assert rows == ["| late | chck_1M | 1M | 60.00 | 0.25 |", "| late | chck_2M | 2M | 62.00 |  |"]
+    assert "Fast suite at the word checkpoints" in (out / "report.html").read_text()
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copyfile(folders[0] / "blimp.json", bare / "blimp.json")
+    assert "words.png" not in write_report([bare], tmp_path / "r2", published=False)["files"]
+
+
+def test_collected_results_keep_the_suite_and_fast_figures_for_compare(tmp_path: Path) -> None:
+    from babylm.report import load_entry
+    from scripts import collect_results
+
+    run = tmp_path / "run"
+    (run / "eval" / "babylm" / "ewok").mkdir(parents=True)
+    (run / "eval-checkpoints").mkdir()
+    (run / "config.yaml").write_text("name: run\n")
+    (run / "eval" / "blimp.json").write_bytes((ROOT / "results/hybrid-4/blimp.json").read_bytes())
+    (run / "eval" / "babylm" / "suite.json").write_text(json.dumps({"headlines": {"ewok": 51.0}}))
+    (run / "eval" / "babylm" / "ewok" / "results.json").write_text("{}")
+    (run / "eval" / "babylm" / "ewok" / "predictions.json").write_text("{}")
+    fast = {"checkpoints": {"chck_1M": {"words_mark": 10**6, "headlines": {"ewok": 50.0}}}}
+    (run / "eval-checkpoints" / "fast.json").write_text(json.dumps(fast))
+    out = tmp_path / "results" / "run"
+    collect_results.main(run, out)
+    assert sorted(p.name for p in (out / "suite").iterdir()) == ["ewok.json", "suite.json"]
+    entry = load_entry(out)
+    assert entry.suite == {"ewok": 51.0} and entry.fast_curve == fast["checkpoints"]
+    assert load_entry(run).fast_curve == fast["checkpoints"]

@@ -375,7 +375,9 @@ def run_report(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
     for other in others:
         if not other.exists():
             raise BabylmError(f"report.compare: {other} does not exist")
-    inputs = _hash_existing(run_dir, ["eval/blimp.json", "train/metrics.jsonl"])
+    inputs = _hash_existing(
+        run_dir, ["eval/blimp.json", "train/metrics.jsonl", "eval-checkpoints/fast.json"]
+    )
     for other in others:
         blimp = other / "eval" / "blimp.json" if (other / "eval").is_dir() else other / "blimp.json"
         if blimp.is_file():

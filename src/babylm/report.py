@@ -43,6 +43,8 @@ class Entry:
     supplement_pairs: int | None = None
     suite: dict[str, float] = field(default_factory=dict)
     """BabyLM 2025 suite headlines (official protocol), where the folder has them."""
+    fast_curve: dict[str, Any] = field(default_factory=dict)
+    """The fast suite at each word checkpoint (``fast.json``'s ``checkpoints``), if scored."""
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -67,10 +69,15 @@ def load_entry(path: Path, name: str | None = None) -> Entry:
         metrics = [json.loads(line) for line in lines if line.strip()]
     sup = eval_dir / "supplement.json"
     lead = " +space" if res.get("leading_space") else ""
-    suites = [eval_dir / "babylm" / "suite.json"]
+    suites = [eval_dir / "babylm" / "suite.json", eval_dir / "suite" / "suite.json"]
     if run_dir:
         suites.append(run_dir / "eval-babylm" / "babylm" / "suite.json")
     suite = next((_read_json(p)["headlines"] for p in suites if p.is_file()), {})
+    # `babylm eval RUN --checkpoints` writes RUN/eval-checkpoints/; results/<run>/ keeps a copy.
+    fasts = [eval_dir / "fast.json"]
+    if run_dir:
+        fasts.append(run_dir / "eval-checkpoints" / "fast.json")
+    fast_curve = next((_read_json(p)["checkpoints"] for p in fasts if p.is_file()), {})
     return Entry(
         name=name or (path.name if path.name != "eval" else path.parent.name),
         overall=res["overall"],
@@ -85,6 +92,7 @@ def load_entry(path: Path, name: str | None = None) -> Entry:
         supplement=_read_json(sup)["overall"] if sup.is_file() else None,
         supplement_pairs=_read_json(sup)["n_pairs"] if sup.is_file() else None,
         suite=suite,
+        fast_curve=fast_curve,
     )
 
 
@@ -187,6 +195,29 @@ def suite_table(runs: list[Entry]) -> tuple[list[str], list[list[str]]] | None:
     for row in published_suite():
         rows.append([f"{row['model']}, {row['track']} ({row['scoring']})", *cells(row)])
     return header, rows
+
+
+def words_table(runs: list[Entry]) -> tuple[list[str], list[list[str]]] | None:
+    """The fast suite's headlines at each word checkpoint of the runs that have them."""
+    runs = [e for e in runs if e.fast_curve]
+    if not runs:
+        return None
+    names = sorted({k for e in runs for c in e.fast_curve.values() for k in c["headlines"]})
+    rows = []
+    for e in runs:
+        for checkpoint, c in _by_words(e.fast_curve):
+            got = c["headlines"]
+            words = f"{c['words_mark'] / 1e6:g}M" if "words_mark" in c else "?"
+            rows.append([e.name, checkpoint, words] + [_num(got.get(n)) for n in names])
+    return ["run", "checkpoint", "words seen", *names], rows
+
+
+def _by_words(curve: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return sorted(curve.items(), key=lambda kv: kv[1].get("words_mark", 0))
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else f"{x:.2f}"
 
 
 def _pct(x: float | None) -> str:
@@ -323,6 +354,36 @@ def plot_losses(entries: list[Entry], path: Path) -> bool:
     return True
 
 
+def plot_word_curves(curves: dict[str, dict[str, Any]], path: Path) -> None:
+    """Each fast-suite headline against the words seen, one panel per figure, one line per run
+    (``curves``: run name -> ``fast.json``'s ``checkpoints``)."""
+    plt = _plt()
+    names = sorted({k for cu in curves.values() for c in cu.values() for k in c["headlines"]})
+    cols = min(3, len(names))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        for run, curve in curves.items():
+            points = [
+                (c.get("words_mark", 0) / 1e6, c["headlines"][name])
+                for _, c in _by_words(curve)
+                if name in c["headlines"]
+            ]
+            if points:
+                ax.plot(*zip(*points, strict=True), marker="o", label=run)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("words seen (M)")
+    for ax in list(axes.flat)[len(names) :]:
+        ax.axis("off")
+    if len(curves) > 1:
+        axes.flat[0].legend(fontsize=7)
+    fig.suptitle("BabyLM fast suite at the word checkpoints", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def plot_agreement(a: Entry, b: Entry, counts: dict[str, int], path: Path) -> None:
     plt = _plt()
     labels = ["both right", f"only {a.name}", f"only {b.name}", "neither"]
@@ -379,6 +440,10 @@ def write_report(
     figures.append(("paradigms.png", "Accuracy per paradigm"))
     if plot_losses(runs, out_dir / "loss.png"):
         figures.append(("loss.png", "Training and dev loss of the runs"))
+    curves = {e.name: e.fast_curve for e in runs if e.fast_curve}
+    if curves:
+        plot_word_curves(curves, out_dir / "words.png")
+        figures.append(("words.png", "BabyLM fast suite against words seen"))
     agree = None
     with_pairs = [e for e in runs if e.pairs_file]
     if len(with_pairs) >= 2:
@@ -404,6 +469,16 @@ def write_report(
             " strict), scored causally, from the official pipeline's README (DATA.md).",
             "",
         ]
+    words = words_table(runs)
+    if words:
+        md += [
+            "## Fast suite at the word checkpoints (official protocol)\n",
+            markdown_table(*words),
+            "",
+            "Fast sets: deterministic stratified samples of the official fast sizes"
+            " (`babylm eval RUN --checkpoints`).",
+            "",
+        ]
     md += notes + [""] + [f"![{alt}]({name})\n" for name, alt in figures]
     atomic_write_text(out_dir / "report.md", "\n".join(md))
     images = "".join(
@@ -418,6 +493,7 @@ def write_report(
         f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
         f"<p>Accuracy (%) on BLiMP minimal pairs.</p>{_html_table(header, rows)}"
         + (f"<h2>BabyLM 2025 zero-shot suite</h2>{_html_table(*suite)}" if suite else "")
+        + (f"<h2>Fast suite at the word checkpoints</h2>{_html_table(*words)}" if words else "")
         + f"{notes_html}{images}</body></html>\n"
     )
     atomic_write_text(out_dir / "report.html", page)

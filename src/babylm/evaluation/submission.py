@@ -83,6 +83,7 @@ def evaluate_checkpoints(
     ``out/fast_curve.png``; return the ``fast.json`` content."""
     from babylm.evaluation.run import evaluate_suite
     from babylm.evaluation.suite_tasks import select_suite
+    from babylm.report import plot_word_curves
     from babylm.rundir import write_json
     from babylm.word_checkpoints import FOLDER, list_word_checkpoints
 
@@ -108,32 +109,8 @@ def evaluate_checkpoints(
         "checkpoints": curve,
     }
     write_json(out / "fast.json", summary)
-    plot_fast_curve(curve, out / "fast_curve.png")
+    plot_word_curves({run_dir.name: curve}, out / "fast_curve.png")
     return summary
-
-
-def plot_fast_curve(curve: dict[str, Any], path: Path) -> None:
-    """Each task's headline against the words seen (one panel per figure)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = sorted({k for c in curve.values() for k in c["headlines"]})
-    words = [c.get("words_mark", 0) / 1e6 for c in curve.values()]
-    cols = min(3, len(names))
-    rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
-    for ax, name in zip(axes.flat, names, strict=False):
-        ax.plot(words, [c["headlines"].get(name) for c in curve.values()], marker="o")
-        ax.set_title(name)
-        ax.set_xlabel("words seen (M)")
-    for ax in list(axes.flat)[len(names) :]:
-        ax.axis("off")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def build_submission(
