@@ -3,8 +3,10 @@
     python -m scripts.results_table [results/a-26m results/plus-normalize ...]
 
 One row per run: its config diff against the a-26m preset, parameters, tokens seen, wall time,
-best dev loss, BLiMP overall and macro (with the number of pairs) and per field, and the
-command that reproduces it. Every figure is read from the run's files.
+best dev loss, BLiMP overall and macro (with the number of pairs) and per field, the time to
+quality (the first epoch end at which the learning curve reaches the reference card's 57.2% on
+the 6,700-pair subset), and the command that reproduces it. Every figure is read from the
+run's files.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from babylm.evaluation import pair_credit
 from babylm.tables import markdown_table, percent
 
 BASE = "a-26m"
+REFERENCE = 0.572  # the reference card's BLiMP accuracy: the time-to-quality mark
 IGNORED = {"name", "description"}
 SKIPPED = ("report.", "export.")
 
@@ -90,6 +93,31 @@ def exact_blimp(folder: Path, blimp: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def time_to_reference(folder: Path) -> str:
+    """Epoch, tokens and minutes at which ``learning_curve.json`` first reaches 57.2%.
+
+    Minutes are the training log's ``elapsed_s`` at that step: wall time, so only comparable
+    between runs that had the cores to themselves."""
+    curve = folder / "learning_curve.json"
+    if not curve.is_file():
+        return "not measured"
+    points = json.loads(curve.read_text())["points"]
+    hit = next((p for p in points if p["overall"] >= REFERENCE), None)
+    if hit is None:
+        best = max(p["overall"] for p in points)
+        return f"not reached (best {best * 100:.2f})"
+    epoch: float = points.index(hit) + 1
+    elapsed = None
+    metrics = folder / "metrics.jsonl"
+    if metrics.is_file():
+        for line in metrics.read_text().splitlines():
+            m = json.loads(line)
+            if m.get("step") == hit["step"] and "elapsed_s" in m:
+                elapsed, epoch = m["elapsed_s"], m.get("epoch", epoch)
+    minutes = f", {elapsed / 60:.0f} min" if elapsed is not None else ""
+    return f"epoch {epoch:g} ({hit['tokens_seen'] / 1e6:.2f}M tokens{minutes})"
+
+
 def row(folder: Path) -> list[str]:
     config = run_config(folder)
     summary = json.loads((folder / "summary.json").read_text())
@@ -106,6 +134,7 @@ def row(folder: Path) -> list[str]:
         f"{summary['best_dev_loss']:.3f}",
         f"**{percent(exact['overall'])}** / {percent(exact['macro'])} ({blimp['n_pairs']:,})",
         fields,
+        time_to_reference(folder),
         reproduce(config, folder.name),
     ]
 
@@ -126,6 +155,7 @@ def main(folders: list[Path]) -> None:
         "best dev loss",
         "BLiMP overall / macro (pairs)",
         "per field",
+        "57.2% at (subset)",
         "reproduce",
     ]
     print(markdown_table(header, [row(folder) for folder in folders]))

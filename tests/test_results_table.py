@@ -52,3 +52,22 @@ def test_the_table_in_results_md_is_the_one_the_files_give(
     text = (RESULTS.parent / "RESULTS.md").read_text(encoding="utf-8").splitlines()
     start = text.index(printed[0])
     assert text[start : start + len(printed)] == printed
+
+
+def test_time_to_quality_is_the_first_epoch_end_at_the_reference_figure(tmp_path: Path) -> None:
+    import json
+
+    assert results_table.time_to_reference(tmp_path) == "not measured"
+    points = [
+        {"step": 10, "tokens_seen": 500_000, "overall": 0.55},
+        {"step": 20, "tokens_seen": 1_000_000, "overall": 0.5721},
+        {"step": 30, "tokens_seen": 1_500_000, "overall": 0.58},
+    ]
+    (tmp_path / "learning_curve.json").write_text(json.dumps({"points": points}))
+    logs = [{"step": 20, "loss": 3.0, "elapsed_s": 60.0}, {"step": 20, "epoch": 2.0, "eval_loss":
+            4.0, "elapsed_s": 1500.0}]  # fmt: skip
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in logs))
+    assert results_table.time_to_reference(tmp_path) == "epoch 2 (1.00M tokens, 25 min)"
+    points[1]["overall"] = points[2]["overall"] = 0.5719
+    (tmp_path / "learning_curve.json").write_text(json.dumps({"points": points}))
+    assert results_table.time_to_reference(tmp_path) == "not reached (best 57.19)"
