@@ -224,7 +224,8 @@ def _pct(x: float | None) -> str:
     return percent(x)
 
 
-def _credits(path: Path) -> dict[tuple[str, str], float]:
+def pair_credits(path: Path) -> dict[tuple[str, str], float]:
+    """Each BLiMP pair's credit under the standard protocol, keyed by (paradigm, pair id)."""
     out = {}
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         for line in fh:
@@ -240,7 +241,7 @@ def agreement(a: Entry, b: Entry) -> dict[str, int]:
     """Pair by pair over the BLiMP pairs both scored: who gets which right (a tie is not right)."""
     if a.pairs_file is None or b.pairs_file is None:
         raise BabylmError(f"{a.name} or {b.name}: no pairs.jsonl.gz to compare pair by pair")
-    ca, cb = _credits(a.pairs_file), _credits(b.pairs_file)
+    ca, cb = pair_credits(a.pairs_file), pair_credits(b.pairs_file)
     common = ca.keys() & cb.keys()
     right_a = {k for k in common if ca[k] == 1.0}
     right_b = {k for k in common if cb[k] == 1.0}
