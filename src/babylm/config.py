@@ -163,6 +163,9 @@ class TrainConfig:
     """Weight of the z-loss, logsumexp(logits)^2 per labelled position (PaLM uses 1e-4)."""
     decay_norms: bool = False
     """Weight decay on every weight, norms included (the Trainer's default spares norms)."""
+    ema_decay: float = 0.0
+    """An exponential moving average of the weights, as the model (``babylm.ema``): its decay
+    per optimizer step (e.g. 0.999); 0: off."""
 
 
 @dataclass
@@ -528,6 +531,8 @@ def _check_objective(cfg: Config) -> None:
         if not 0.0 <= getattr(tr, key) <= 1.0:
             raise BabylmError(f"train.{key}: {getattr(tr, key)} is not in [0, 1]")
     _positive("train.z_loss", tr.z_loss, allow_zero=True)
+    if not 0.0 <= tr.ema_decay < 1.0:
+        raise BabylmError(f"train.ema_decay: {tr.ema_decay} is not in [0, 1) (0: off)")
     if tr.objective == "hybrid":
         if not t.mask_token:
             raise BabylmError("train.objective: hybrid needs tokenizer.mask_token: true")

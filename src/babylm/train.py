@@ -42,6 +42,8 @@ from babylm import packing, word_checkpoints
 from babylm.checkpoints import latest_good_checkpoint
 from babylm.config import Config, uses_objective_trainer
 from babylm.distill import DistillationTrainer, load_teachers
+from babylm.ema import WeightAverage
+from babylm.ema import trainer_hooks as ema_trainer
 from babylm.errors import BabylmError
 from babylm.model import llama_config, parameter_counts, train_flops_per_token
 from babylm.objectives import ObjectiveCollator, ObjectiveTrainer
@@ -332,8 +334,10 @@ def make_trainer(
     args: TrainingArguments,
     callbacks: list[TrainerCallback],
     cfg: Config | None = None,
+    ema: WeightAverage | None = None,
 ) -> Trainer:
-    """The Trainer of a run; a :class:`DistillationTrainer` when the config names teachers."""
+    """The Trainer of a run; a :class:`DistillationTrainer` when the config names teachers,
+    evaluating and checkpointing the weight average when there is one (``babylm.ema``)."""
     extra: dict[str, Any] = {}
     trainer_class: type[Trainer] = Trainer
     collator = data_collator(tok, "position_ids" in data["train"].column_names)
@@ -353,6 +357,9 @@ def make_trainer(
         }
         if cfg.train.objective == "hybrid" or cfg.train.corrupt_rate:
             collator = objective_collator(tok, cfg)
+    if ema is not None:
+        trainer_class = ema_trainer(trainer_class)
+        extra["ema"] = ema
     trainer = trainer_class(
         **extra,
         model=model,
@@ -409,12 +416,15 @@ def run_training(cfg: Config, run_dir: Path, fingerprint: str, force: bool) -> d
     eval_steps = tr.eval_steps or plan["steps_per_epoch"]
     args = training_arguments(cfg, ckpt_dir, plan, precision, eval_steps)
     metrics = MetricsLog(train_dir / "metrics.jsonl", elapsed_offset)
+    ema = WeightAverage(tr.ema_decay) if tr.ema_decay else None
     callbacks: list[TrainerCallback] = [metrics, EvaluateEachEpoch()]
+    if ema is not None:
+        callbacks.insert(0, ema)  # first: later callbacks see the step's average
     if tr.word_checkpoints:
         words = word_checkpoints.count_words(run_dir / "corpus" / "train.txt")
         folder = run_dir / word_checkpoints.FOLDER
         callbacks.append(
-            word_checkpoints.WordCheckpoints(folder, words, plan["steps_per_epoch"], tok)
+            word_checkpoints.WordCheckpoints(folder, words, plan["steps_per_epoch"], tok, ema)
         )
         marks = word_checkpoints.schedule_millions(
             round(words * plan["total_steps"] / plan["steps_per_epoch"])
@@ -427,7 +437,7 @@ def run_training(cfg: Config, run_dir: Path, fingerprint: str, force: bool) -> d
         from torch.utils.tensorboard import SummaryWriter
 
         callbacks.append(TensorBoardCallback(SummaryWriter(str(train_dir / "tb"))))
-    trainer = make_trainer(model, tok, data, args, callbacks, cfg)
+    trainer = make_trainer(model, tok, data, args, callbacks, cfg, ema)
     session_start = time.perf_counter()
     tokens_before = 0
     if resume:
@@ -437,6 +447,8 @@ def run_training(cfg: Config, run_dir: Path, fingerprint: str, force: bool) -> d
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     session_s = time.perf_counter() - session_start
     state = trainer.state
+    if ema is not None and not (args.load_best_model_at_end and state.best_model_checkpoint):
+        ema.copy_to(trainer.model)  # the best checkpoint, if loaded, already holds the average
     print(
         f"train: rank {process_rank()}/{world_size} finished at optimizer step {state.global_step}",
         flush=True,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,13 @@ def list_word_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
 class WordCheckpoints(TrainerCallback):
     """Saves ``chck_<n>M`` at the first optimizer step whose words seen reach each mark."""
 
-    def __init__(self, out: Path, words_per_epoch: int, steps_per_epoch: int, tok: Any) -> None:
+    def __init__(
+        self, out: Path, words_per_epoch: int, steps_per_epoch: int, tok: Any, ema: Any = None
+    ) -> None:
         self.out, self.tok = out, tok
+        self.ema = ema
+        """A ``babylm.ema.WeightAverage``: the checkpoints then hold the average, as the run's
+        model does."""
         self.words_per_epoch, self.steps_per_epoch = words_per_epoch, steps_per_epoch
         self.index_path = out / "index.json"
 
@@ -80,7 +86,8 @@ class WordCheckpoints(TrainerCallback):
     def _save(self, mark: int, model: Any, state: Any, words: int) -> None:
         from babylm.tokenizer import save_tokenizer
 
-        with staged_output(self.out / f"chck_{mark}M") as tmp:
+        averaged = self.ema.swapped_in(model) if self.ema is not None else nullcontext()
+        with averaged, staged_output(self.out / f"chck_{mark}M") as tmp:
             model.save_pretrained(str(tmp), safe_serialization=True)
             save_tokenizer(self.tok, tmp)
         index = json.loads(self.index_path.read_text()) if self.index_path.is_file() else {}
