@@ -6,6 +6,9 @@ import contextlib
 import importlib
 import io
 import os
+import signal
+import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +32,27 @@ def require(module: str):
     if os.environ.get("CI", "").lower() == "true":
         return importlib.import_module(module)
     return pytest.importorskip(module)
+
+
+@pytest.fixture
+def kill_when() -> Callable[[list[str], Path], None]:
+    """Start ``args`` (offline) and SIGKILL it as soon as ``marker`` exists: a crash mid-run."""
+
+    def run(args: list[str], marker: Path, timeout: float = 300) -> None:
+        env = dict(os.environ, HF_HUB_OFFLINE="1")
+        out = subprocess.DEVNULL
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=out)
+        deadline = time.monotonic() + timeout
+        try:
+            while not marker.exists():
+                assert proc.poll() is None, "the run ended before it could be killed"
+                assert time.monotonic() < deadline, f"timed out waiting for {marker}"
+                time.sleep(0.05)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+
+    return run
 
 
 @dataclass

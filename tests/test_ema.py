@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -66,31 +64,25 @@ def test_a_bad_decay_is_refused() -> None:
         load_config("smoke", ["train.ema_decay=1.0"])
 
 
-def _train(run_dir: Path, kill_at: int | None = None) -> subprocess.CompletedProcess[str]:
+def _train(run_dir: Path, kill=None) -> subprocess.CompletedProcess[str]:
+    """A short EMA run; with ``kill`` (the ``kill_when`` fixture), killed after checkpoint 20
+    and then run again, which resumes."""
     sets = ["train.ema_decay=0.9", "train.max_steps=40", "train.eval_steps=20",
             "train.save_total_limit=5", "train.select=last"]  # fmt: skip
     args = [sys.executable, "-m", "babylm", "run", "smoke", "--run-dir", str(run_dir)]
     args += ["--stages", "corpus,tokenizer,train"] + [x for s in sets for x in ("--set", s)]
+    if kill is not None:
+        kill(args, run_dir / "checkpoints" / "checkpoint-20" / "trainer_state.json")
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    if kill_at is not None:
-        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        marker = run_dir / "checkpoints" / f"checkpoint-{kill_at}" / "trainer_state.json"
-        deadline = time.monotonic() + 300
-        try:
-            while not marker.exists():
-                assert proc.poll() is None, "training ended before it could be killed"
-                assert time.monotonic() < deadline, "timed out"
-                time.sleep(0.05)
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
 
 
-def test_checkpoints_hold_the_average_and_a_killed_run_resumes_exactly(tmp_path: Path) -> None:
+def test_checkpoints_hold_the_average_and_a_killed_run_resumes_exactly(
+    tmp_path: Path, kill_when
+) -> None:
     straight = _train(tmp_path / "straight")
     assert straight.returncode == 0, straight.stderr[-2000:]
-    resumed = _train(tmp_path / "killed", kill_at=20)
+    resumed = _train(tmp_path / "killed", kill=kill_when)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "train: resuming from" in resumed.stdout
     checkpoint = tmp_path / "straight" / "checkpoints" / "checkpoint-20"

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -180,7 +178,7 @@ def test_z_loss_is_added_to_the_training_loss(model: LlamaForCausalLM, tmp_path:
     assert losses[0.5] - losses[0.0] == pytest.approx(0.5 * z, rel=1e-3)
 
 
-def test_a_hybrid_run_trains_and_resumes_after_sigkill(tmp_path: Path) -> None:
+def test_a_hybrid_run_trains_and_resumes_after_sigkill(tmp_path: Path, kill_when) -> None:
     run_dir = tmp_path / "hybrid"
     sets = [*HYBRID, "train.max_steps=80", "train.eval_steps=20", "train.save_total_limit=5"]
     args = [sys.executable, "-m", "babylm", "run", "smoke", "--run-dir", str(run_dir)]
@@ -188,17 +186,7 @@ def test_a_hybrid_run_trains_and_resumes_after_sigkill(tmp_path: Path) -> None:
     for item in sets:
         args += ["--set", item]
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    marker = run_dir / "checkpoints" / "checkpoint-40" / "trainer_state.json"
-    deadline = time.monotonic() + 300
-    try:
-        while not marker.exists():
-            assert proc.poll() is None, "training ended before it could be killed"
-            assert time.monotonic() < deadline, "timed out"
-            time.sleep(0.05)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    kill_when(args, run_dir / "checkpoints" / "checkpoint-40" / "trainer_state.json")
     assert not (run_dir / "train" / "summary.json").exists()
 
     resumed = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
