@@ -30,9 +30,8 @@ P_BAR = 0.01
 
 
 def label(folder: Path) -> str:
-    """``results/plus-7ep/full`` -> ``plus-7ep``: the run, not the folder's own name."""
-    parts = [x for x in folder.parts if x not in ("results", "full", ".")]
-    return "/".join(parts) or folder.name
+    """``results/plus-7ep/full`` -> ``plus-7ep``: the run, not its all-pairs folder's name."""
+    return folder.parent.name if folder.name == "full" else folder.name
 
 
 def scores(folder: Path) -> dict[str, Any]:
