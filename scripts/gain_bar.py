@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from babylm.report import mcnemar_p, pair_credits
+from babylm.report import agreement, load_entry
 from babylm.tables import markdown_table
 from scripts.results_table import exact_blimp
 
@@ -66,14 +66,10 @@ def seed_spread(seeds: list[Path]) -> dict[str, Any]:
 def judge(candidate: Path, preset: Path, mean: float, spread: float) -> dict[str, Any]:
     """A run against the preset: gain over the seed mean, exact McNemar p, and the verdict."""
     mine = scores(candidate)
-    theirs = pair_credits(preset / "pairs.jsonl.gz")
-    ours = pair_credits(candidate / "pairs.jsonl.gz")
-    common = theirs.keys() & ours.keys()
-    only_mine = sum(ours[k] == 1.0 and theirs[k] != 1.0 for k in common)
-    only_preset = sum(theirs[k] == 1.0 and ours[k] != 1.0 for k in common)
+    pairs = agreement(load_entry(candidate), load_entry(preset))
+    only_mine, only_preset, p = pairs["only_a"], pairs["only_b"], pairs["mcnemar_p"]
     gain = mine["overall"] - mean
-    p = mcnemar_p(only_mine, only_preset)
-    if mine["n_pairs"] < ALL_PAIRS or len(common) < ALL_PAIRS:
+    if mine["n_pairs"] < ALL_PAIRS or pairs["pairs"] < ALL_PAIRS:
         verdict = f"not judged ({mine['n_pairs']:,} pairs)"
     elif gain > 2 * spread and p < P_BAR:
         verdict = "**passes**"

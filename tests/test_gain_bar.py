@@ -26,7 +26,9 @@ def _run(root: Path, name: str, right: int, n: int = 67_000) -> Path:
         "protocol": "standard",
         "n_pairs": n,
         "overall": right / n,
+        "macro": right / n,
         "paradigms": {"p": {"acc": right / n, "field": "syntax"}},
+        "fields": {"syntax": {"acc": right / n}},
         "terms": {"t": {"acc": right / n}},
     }
     (folder / "blimp.json").write_text(json.dumps(blimp))

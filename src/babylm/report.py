@@ -224,8 +224,7 @@ def _pct(x: float | None) -> str:
     return percent(x)
 
 
-def pair_credits(path: Path) -> dict[tuple[str, str], float]:
-    """Each BLiMP pair's credit under the standard protocol, keyed by (paradigm, pair id)."""
+def _credits(path: Path) -> dict[tuple[str, str], float]:
     out = {}
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         for line in fh:
@@ -241,7 +240,7 @@ def agreement(a: Entry, b: Entry) -> dict[str, int]:
     """Pair by pair over the BLiMP pairs both scored: who gets which right (a tie is not right)."""
     if a.pairs_file is None or b.pairs_file is None:
         raise BabylmError(f"{a.name} or {b.name}: no pairs.jsonl.gz to compare pair by pair")
-    ca, cb = pair_credits(a.pairs_file), pair_credits(b.pairs_file)
+    ca, cb = _credits(a.pairs_file), _credits(b.pairs_file)
     common = ca.keys() & cb.keys()
     right_a = {k for k in common if ca[k] == 1.0}
     right_b = {k for k in common if cb[k] == 1.0}
