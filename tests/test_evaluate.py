@@ -30,12 +30,12 @@ SENTENCES = [
 ]
 
 
-def brute_force(model, ids: list[int]) -> float:
+def brute_force(model, ids: list[int], start: int = 1) -> float:
     """One sentence per forward pass: the definition the batched scorer must match."""
     with torch.no_grad():
         logits = model(torch.tensor([ids])).logits[0].double()
     logprobs = torch.log_softmax(logits, dim=-1)
-    return sum(logprobs[t - 1, ids[t]].item() for t in range(1, len(ids)))
+    return sum(logprobs[t - 1, ids[t]].item() for t in range(start, len(ids)))
 
 
 def test_batched_scores_equal_one_sentence_at_a_time(tiny_model_dir: Path) -> None:
@@ -80,6 +80,27 @@ def test_prefix_tree_scores_equal_one_sentence_at_a_time(
         assert scores == pytest.approx(expected, abs=1e-4)
     assert scores[2] == scores[3]
     assert scores == pytest.approx(score_sequences(model, seqs, progress=False), abs=1e-4)
+
+
+def test_spans_scored_from_a_start_skip_their_context(tiny_model_dir: Path) -> None:
+    """A context shared by several completions (entity tracking, EWoK, reading): only the
+    tokens from each sequence's start are summed, whichever scorer, whatever the packing."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    model = LlamaForCausalLM.from_pretrained(str(tiny_model_dir)).eval()
+    context = "Box 1 contains the hat. Box 2 contains the cat. Box 1 contains"
+    seqs = encode_for_scoring(tok, [context + x for x in (" the hat.", " the cat.", " the")])
+    cut = len(encode_for_scoring(tok, [context])[0])
+    seqs += [seqs[0], seqs[0][:cut], seqs[0]]  # the same ids scored from another start
+    starts = [cut, cut, cut, 1, cut - 1, len(seqs[0]) - 1]
+    expected = [brute_force(model, s, a) for s, a in zip(seqs, starts, strict=True)]
+    assert expected[3] < expected[0] < 0.0  # the context's own tokens are left out
+    for tokens_per_batch, width in ((1, 1), (16, 8), (4096, 256)):
+        got = score_tree(model, seqs, tokens_per_batch, width, progress=False, starts=starts)
+        assert got == pytest.approx(expected, abs=1e-4)
+    plain = score_sequences(model, seqs, progress=False, starts=starts)
+    assert plain == pytest.approx(expected, abs=1e-4)
 
 
 def test_reference_protocol_scores_no_first_token(tiny_model_dir: Path) -> None:

@@ -13,6 +13,11 @@ it: its log-probability is read from its parent's output. Such leaves stay out o
 
 Rows are filled with sequences in sorted order, so a sequence shares with the previous one
 its longest common prefix and adds only its remaining tokens as a chain.
+
+A sequence may be scored from a later token on (``starts``): the official suite scores only a
+completion after its context. A node whose log-probability no sequence asks for still runs
+through the model body (later tokens attend to it) but is marked not ``needed``, so the LM
+head and its log-normaliser skip it: most of an entity-tracking item is such context.
 """
 
 from __future__ import annotations
@@ -29,15 +34,18 @@ NO_LEAF = -1
 class TreeRow:
     """One row: nodes in depth-first order, each sequence a chain hanging off an earlier node.
 
-    ``ends`` holds, per sequence, ``(index, node, leaf)``: its score is that of ``node`` plus,
-    when ``leaf`` is not ``NO_LEAF``, the log-probability of token ``leaf`` after ``node``.
+    ``ends`` holds, per sequence, ``(index, node, leaf, cut)``: its score is the path sum of
+    ``node`` minus that of ``cut`` (its node just before its first scored token) plus, when
+    ``leaf`` is not ``NO_LEAF``, the log-probability of token ``leaf`` after ``node``.
+    ``needed[j]`` says whether some sequence scores node j's token.
     """
 
     ids: list[int] = field(default_factory=list)
     parents: list[int] = field(default_factory=list)  # -1: a root (context only, not scored)
     depths: list[int] = field(default_factory=list)
     chains: list[tuple[int, int, int]] = field(default_factory=list)  # (start, stop, attach)
-    ends: list[tuple[int, int, int]] = field(default_factory=list)
+    ends: list[tuple[int, int, int, int]] = field(default_factory=list)
+    needed: list[bool] = field(default_factory=list)
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -49,16 +57,25 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
-def pack_prefix_trees(sequences: Sequence[Sequence[int]], width: int = 256) -> list[TreeRow]:
+def pack_prefix_trees(
+    sequences: Sequence[Sequence[int]],
+    width: int = 256,
+    starts: Sequence[int] | None = None,
+) -> list[TreeRow]:
     """Distinct sequences of two or more ids packed into rows of at most ``max(width, longest)``
-    nodes; each is listed in ``ends`` under its first index in ``sequences``.
+    nodes; each distinct (sequence, start) is listed in ``ends`` under its first index.
 
-    Shorter sequences score nothing (their only id is context) and are left out.
+    Sequence i is scored from token ``starts[i]`` on (default 1: every token after the first,
+    which is context only). Shorter sequences score nothing and are left out.
     """
-    first: dict[tuple[int, ...], int] = {}
-    for index, seq in enumerate(sequences):
+    if starts is None:
+        starts = [1] * len(sequences)
+    first: dict[tuple[int, ...], dict[int, int]] = {}  # sequence -> start -> first index
+    for index, (seq, start) in enumerate(zip(sequences, starts, strict=True)):
+        if not 1 <= start < max(len(seq), 2):
+            raise ValueError(f"sequence {index}: start {start} outside 1..{len(seq) - 1}")
         if len(seq) > 1:
-            first.setdefault(tuple(seq), index)
+            first.setdefault(tuple(seq), {}).setdefault(start, index)
     ordered = sorted(first)
     width = max([width, *map(len, ordered)])
     rows: list[TreeRow] = []
@@ -81,9 +98,14 @@ def pack_prefix_trees(sequences: Sequence[Sequence[int]], width: int = 256) -> l
             path.append(len(row.ids))
             row.ids.append(seq[depth])
             row.depths.append(depth)
+            row.needed.append(False)
         if len(row.ids) > start:
             row.chains.append((start, len(row.ids), attach))
-        row.ends.append((first[seq], path[-1], NO_LEAF if continued else seq[-1]))
+        for scored_from, index in first[seq].items():
+            for node in path[scored_from:]:
+                row.needed[node] = True
+            leaf = NO_LEAF if continued else seq[-1]
+            row.ends.append((index, path[-1], leaf, path[scored_from - 1]))
         previous = seq
     return rows
 

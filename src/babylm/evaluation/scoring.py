@@ -10,7 +10,8 @@ Two protocols:
 * ``babylm``: the official BabyLM 2025 pipeline's: the tokenizer's own special tokens (ours add
   BOS, so this equals ``standard`` but for the tie rule), the first token unscored.
 
-Either way the first id of each encoded sequence is context only and every later id is scored.
+Either way the first id of each encoded sequence is context only and every later id is scored
+(the scorers also take ``starts``: score sequence i from id ``starts[i]`` on, for completions).
 Sentences are deduplicated, sorted by length and batched with right padding, and the
 log-softmax is computed in fp32 whatever the model's dtype.
 """
@@ -70,23 +71,29 @@ def score_sequences(
     batch_size: int = 64,
     pad_id: int = 0,
     progress: bool = True,
+    starts: Sequence[int] | None = None,
 ) -> list[float]:
-    """Sum of log P(id_t | ids_<t) for t >= 1, per sequence (0.0 for one id or fewer)."""
-    unique = sorted({tuple(s) for s in sequences if len(s) > 1}, key=len, reverse=True)
-    scores: dict[tuple[int, ...], float] = {}
+    """Sum of log P(id_t | ids_<t) for t >= ``starts[i]`` (default 1), per sequence (0.0 for
+    one id or fewer)."""
+    keys = [(tuple(s), start) for s, start in zip(sequences, starts or [1] * len(sequences),
+                                                  strict=True)]  # fmt: skip
+    unique = sorted({k for k in keys if len(k[0]) > 1}, key=lambda k: len(k[0]), reverse=True)
+    scores: dict[tuple[tuple[int, ...], int], float] = {}
     device = next(model.parameters()).device
     bar = tqdm(total=len(unique), desc="scoring", unit="sent", disable=not progress)
     for start in range(0, len(unique), batch_size):
         batch = unique[start : start + batch_size]
-        ids, mask = (t.to(device) for t in _pad(batch, pad_id))
+        ids, mask = (t.to(device) for t in _pad([seq for seq, _ in batch], pad_id))
+        first = torch.tensor([scored_from for _, scored_from in batch], device=device)
+        scored = mask * (torch.arange(ids.shape[1], device=device) >= first[:, None])
         logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
         logprobs = torch.log_softmax(logits, dim=-1)
         picked = logprobs.gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
-        totals = (picked * mask[:, 1:]).sum(dim=1).tolist()
+        totals = (picked * scored[:, 1:]).sum(dim=1).tolist()
         scores.update(zip(batch, totals, strict=True))
         bar.update(len(batch))
     bar.close()
-    return [scores.get(tuple(s), 0.0) for s in sequences]
+    return [scores.get(k, 0.0) for k in keys]
 
 
 def score_tree(
@@ -97,12 +104,14 @@ def score_tree(
     pad_id: int = 0,
     progress: bool = True,
     workers: int | None = None,
+    starts: Sequence[int] | None = None,
 ) -> list[float]:
     """:func:`score_sequences`, computing each distinct prefix once (see :mod:`prefix_tree`).
 
     Rows of a prefix tree run through the model body with position ids = depth and an
-    ancestor mask; the LM head and the fp32 log-normaliser run once per node. A sentence's
-    score is the sum of its tokens' log-probabilities, summed in fp64 along its path.
+    ancestor mask; the LM head and the fp32 log-normaliser run once per node that some
+    sequence scores (none for context before every ``starts``). A sequence's score is the sum
+    of its scored tokens' log-probabilities, summed in fp64 along its path.
 
     On a CPU, ``workers`` single-threaded processes (default: one per torch thread) share the
     batches: on 2 cores that is 1.2x faster than one process with 2 threads, because the
@@ -114,8 +123,9 @@ def score_tree(
             " own logits (a custom head or attention?); using the plain scorer",
             stacklevel=2,
         )
-        return score_sequences(model, sequences, pad_id=pad_id, progress=progress)
-    rows = pack_prefix_trees(sequences, width)
+        return score_sequences(model, sequences, pad_id=pad_id, progress=progress, starts=starts)
+    starts = list(starts or [1] * len(sequences))
+    rows = pack_prefix_trees(sequences, width, starts)
     device = next(model.parameters()).device
     per_batch = max(1, tokens_per_batch // max([1, *(len(r.ids) for r in rows)]))
     batches = [rows[i : i + per_batch] for i in range(0, len(rows), per_batch)]
@@ -146,8 +156,8 @@ def score_tree(
     finally:
         _SHARED.clear()
         bar.close()
-    by_key = {tuple(sequences[i]): v for i, v in by_index.items()}
-    return [by_key.get(tuple(s), 0.0) for s in sequences]
+    by_key = {(tuple(sequences[i]), starts[i]): v for i, v in by_index.items()}
+    return [by_key.get((tuple(s), start), 0.0) for s, start in zip(sequences, starts, strict=True)]
 
 
 def _tree_matches_plain(
@@ -204,10 +214,12 @@ def _score_rows(
     ids = torch.full((len(batch), w), pad_id, dtype=torch.long)
     positions = torch.zeros((len(batch), w), dtype=torch.long)
     parents = torch.full((len(batch), w), -1, dtype=torch.long)
+    needed = torch.zeros((len(batch), w), dtype=torch.bool)
     for r, row in enumerate(batch):
         n = len(row.ids)
         ids[r, :n], positions[r, :n] = torch.tensor(row.ids), torch.tensor(row.depths)
         parents[r, :n] = torch.tensor(row.parents)
+        needed[r, :n] = torch.tensor(row.needed)
     mask = torch.stack([ancestor_mask(row, w) for row in batch])
     hidden = body(
         input_ids=ids.to(device),
@@ -215,11 +227,13 @@ def _score_rows(
         position_ids=positions.to(device),
         use_cache=False,
     ).last_hidden_state
-    # Every log-probability wanted is (context node, next token): first each in-row node after
-    # its parent, then each sentence's leaf token after its last node.
-    rr, cc = torch.nonzero(parents >= 0, as_tuple=True)
-    ends = [(i, r, node, leaf) for r, row in enumerate(batch) for i, node, leaf in row.ends]
-    leaves = [(r * w + node, leaf) for _, r, node, leaf in ends if leaf >= 0]
+    # Every log-probability wanted is (context node, next token): first each needed in-row node
+    # after its parent, then each sentence's leaf token after its last node.
+    rr, cc = torch.nonzero(needed, as_tuple=True)
+    ends = [
+        (i, r, node, leaf, cut) for r, row in enumerate(batch) for i, node, leaf, cut in row.ends
+    ]
+    leaves = [(r * w + node, leaf) for _, r, node, leaf, _ in ends if leaf >= 0]
     context = torch.cat(
         [rr * w + parents[rr, cc], torch.tensor([c for c, _ in leaves], dtype=torch.long)]
     )
@@ -229,10 +243,12 @@ def _score_rows(
     node_logp[rr, cc] = logp[: len(rr)]
     totals = torch.bmm(mask.double(), node_logp[:, :, None])[:, :, 0]  # sum over the path
     leaf_logp = iter(logp[len(rr) :].tolist())
-    scores = {}
-    for index, r, node, leaf in ends:
-        scores[index] = totals[r, node].item() + (next(leaf_logp) if leaf >= 0 else 0.0)
-    return scores
+    r, node, cut = (torch.tensor([e[k] for e in ends], dtype=torch.long) for k in (1, 2, 4))
+    paths = (totals[r, node] - totals[r, cut]).tolist()
+    return {
+        end[0]: path + (next(leaf_logp) if end[3] >= 0 else 0.0)
+        for end, path in zip(ends, paths, strict=True)
+    }
 
 
 def _next_token_logprobs(

@@ -8,8 +8,9 @@ the model's choice is the first candidate with the highest score (a tie goes to 
 the right one). Reading times use -log P(word | the words before it), a word of several tokens
 scored token by token on the re-encoded text, as the official code does.
 
-What is ours is the speed: every score is a difference of two prefix log-probabilities,
-``P(ids[:b]) / P(ids[:a])``, and the prefix-tree scorer computes each distinct prefix once:
+What is ours is the speed: every score is a span's log-probability, ``log P(ids[a:b] |
+ids[:a])``, and the prefix-tree scorer computes each distinct prefix once, and the LM head only
+where a span needs it:
 the two sentences of a pair share their start, an entity-tracking item is one long context
 and five completions, EWoK's targets follow shared contexts, and a reading item's words are
 prefixes of one another.
@@ -59,42 +60,42 @@ def completion_runs(
     return runs
 
 
-class PrefixScores:
-    """Collects the prefixes whose log-probabilities are wanted, then scores them all at once.
+class SpanScores:
+    """Collects the spans whose log-probabilities are wanted, then scores them all at once.
 
-    ``total(ids[:k])`` is the sum of log P(id_t | ids_<t) for 1 <= t < k; a span's score is a
-    difference of two totals, so every wanted number is a prefix total.
+    ``want(ids, a)`` asks for the sum of log P(id_t | ids_<t) for a <= t < len(ids).
     """
 
     def __init__(self) -> None:
-        self._index: dict[tuple[int, ...], int] = {}
+        self._index: dict[tuple[tuple[int, ...], int], int] = {}
 
-    def want(self, ids: Sequence[int]) -> int:
-        return self._index.setdefault(tuple(ids), len(self._index))
+    def want(self, ids: Sequence[int], start: int) -> int:
+        return self._index.setdefault((tuple(ids), start), len(self._index))
 
     def run(self, model: Any, ev: EvalConfig, pad_id: int) -> list[float]:
         from babylm.evaluation.scoring import score_sequences, score_tree
 
-        sequences = [list(s) for s in self._index]
+        sequences = [list(ids) for ids, _ in self._index]
+        starts = [start for _, start in self._index]
         if ev.scorer == "tree":
-            return score_tree(model, sequences, ev.tokens_per_batch, pad_id=pad_id)
-        return score_sequences(model, sequences, ev.batch_size, pad_id)
+            return score_tree(model, sequences, ev.tokens_per_batch, pad_id=pad_id, starts=starts)
+        return score_sequences(model, sequences, ev.batch_size, pad_id, starts=starts)
 
 
 def score_items(model: Any, tok: Any, items: list[Item], ev: EvalConfig) -> list[list[float]]:
     """Each item's candidate scores under the official protocol (see the module docstring)."""
     texts = [s for item in items for s in item.sentences]
     enc = tok(texts, return_offsets_mapping=True)
-    prefixes = PrefixScores()
-    spans: list[list[tuple[int, int]]] = []  # per candidate: (prefix index of b, of a)
+    wanted = SpanScores()
+    spans: list[list[int]] = []  # per candidate: its runs' span indices
     flat = iter(zip(enc["input_ids"], enc["offset_mapping"], strict=True))
     for item in items:
         for sentence, completion in zip(item.sentences, item.completions, strict=True):
             ids, offsets = next(flat)
             runs = completion_runs(offsets, sentence, completion)
-            spans.append([(prefixes.want(ids[:b]), prefixes.want(ids[:a])) for a, b in runs])
-    totals = prefixes.run(model, ev, _pad_id(tok))
-    scores = [sum(totals[b] - totals[a] for b, a in runs) for runs in spans]
+            spans.append([wanted.want(ids[:b], a) for a, b in runs])
+    totals = wanted.run(model, ev, _pad_id(tok))
+    scores = [sum(totals[k] for k in runs) for runs in spans]
     out, start = [], 0
     for item in items:
         out.append(scores[start : start + len(item.sentences)])
@@ -243,15 +244,13 @@ def score_reading(
     """Surprisal (-ln P) of each row's word after its item, and of the previous word (NaN
     where the row has none)."""
     frame = reading.frame
-    prefixes = PrefixScores()
-    wanted: list[list[tuple[int, int]]] = []  # per query row: (with-token, context) indices
+    spans = SpanScores()
+    wanted: list[list[int]] = []  # per query row: the span index of each of its tokens
 
     def ask(sentence: str, word: str) -> int:
-        pairs = [
-            (prefixes.want([*ids, nxt]), prefixes.want(ids))
-            for ids, nxt in reading_queries(tok, sentence, word)
-        ]
-        wanted.append(pairs)
+        wanted.append(
+            [spans.want([*ids, nxt], len(ids)) for ids, nxt in reading_queries(tok, sentence, word)]
+        )
         return len(wanted) - 1
 
     slots = []
@@ -260,8 +259,8 @@ def score_reading(
     ):
         prev = ask(prev_item, prev_word) if isinstance(prev_item, str) else None
         slots.append((ask(item, word), prev))
-    totals = prefixes.run(model, ev, _pad_id(tok))
-    surprisal = [-sum(totals[a] - totals[b] for a, b in pairs) for pairs in wanted]
+    totals = spans.run(model, ev, _pad_id(tok))
+    surprisal = [-sum(totals[k] for k in tokens) for tokens in wanted]
     pred = [surprisal[s] for s, _ in slots]
     prev_pred = [surprisal[p] if p is not None else float("nan") for _, p in slots]
     return pred, prev_pred
