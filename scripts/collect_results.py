@@ -10,6 +10,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from babylm.runfolder import suite_dir
+
 FILES = (
     "config.yaml",
     "corpus/manifest.json",
@@ -37,10 +39,8 @@ def main(run_dir: Path, out_dir: Path) -> None:
         if (run_dir / name).is_file():
             shutil.copyfile(run_dir / name, out_dir / new)
             print(f"{run_dir / name} -> {out_dir / new}")
-    # The BabyLM suite's figures (predictions stay behind): from the eval stage, or from
-    # `babylm eval RUN --tasks babylm`, which writes RUN/eval-babylm/ beside it.
-    found = [run_dir / d / "babylm" for d in ("eval", "eval-babylm")]
-    suite = next((d for d in found if (d / "suite.json").is_file()), found[0])
+    # The BabyLM suite's figures (predictions stay behind).
+    suite = suite_dir(run_dir)
     if (suite / "suite.json").is_file():
         (out_dir / "suite").mkdir(exist_ok=True)
         sources = [suite / "suite.json", *sorted(suite.glob("*/results.json"))]

@@ -200,18 +200,25 @@ def test_the_report_plots_the_fast_suite_against_words_seen(tmp_path: Path) -> N
     assert "words.png" not in write_report([bare], tmp_path / "r2", published=False)["files"]
 
 
-def test_collected_results_keep_the_suite_and_fast_figures_for_compare(tmp_path: Path) -> None:
+@pytest.mark.parametrize("folder", ["eval", "eval-babylm"])  # the stage's, `babylm eval RUN`'s
+def test_collected_results_keep_the_suite_and_fast_figures_for_compare(
+    tmp_path: Path, folder: str
+) -> None:
     from babylm.report import load_entry
+    from babylm.runfolder import suite_dir
     from scripts import collect_results
 
     run = tmp_path / "run"
-    (run / "eval" / "babylm" / "ewok").mkdir(parents=True)
+    suite = run / folder / "babylm"
+    (suite / "ewok").mkdir(parents=True)
     (run / "eval-checkpoints").mkdir()
     (run / "config.yaml").write_text("name: run\n")
+    (run / "eval").mkdir(exist_ok=True)
     (run / "eval" / "blimp.json").write_bytes((ROOT / "results/hybrid-4/blimp.json").read_bytes())
-    (run / "eval" / "babylm" / "suite.json").write_text(json.dumps({"headlines": {"ewok": 51.0}}))
-    (run / "eval" / "babylm" / "ewok" / "results.json").write_text("{}")
-    (run / "eval" / "babylm" / "ewok" / "predictions.json").write_text("{}")
+    (suite / "suite.json").write_text(json.dumps({"headlines": {"ewok": 51.0}}))
+    (suite / "ewok" / "results.json").write_text("{}")
+    (suite / "ewok" / "predictions.json").write_text("{}")
+    assert suite_dir(run) == suite
     fast = {"checkpoints": {"chck_1M": {"words_mark": 10**6, "headlines": {"ewok": 50.0}}}}
     (run / "eval-checkpoints" / "fast.json").write_text(json.dumps(fast))
     out = tmp_path / "results" / "run"
@@ -220,3 +227,4 @@ def test_collected_results_keep_the_suite_and_fast_figures_for_compare(tmp_path:
     entry = load_entry(out)
     assert entry.suite == {"ewok": 51.0} and entry.fast_curve == fast["checkpoints"]
     assert load_entry(run).fast_curve == fast["checkpoints"]
+    assert load_entry(run).suite == {"ewok": 51.0}

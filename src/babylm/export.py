@@ -17,7 +17,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from babylm import __version__
 from babylm.config import ExportConfig, TrainConfig, load_config
 from babylm.errors import BabylmError
-from babylm.runfolder import exported_checkpoint
+from babylm.runfolder import exported_checkpoint, suite_dir
 from babylm.tables import markdown_table, percent
 
 TAGS = ["babylm", "llama", "causal-lm", "small-model"]
@@ -42,7 +42,7 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     for task in ("blimp", "supplement"):
         path = run_dir / "eval" / f"{task}.json"
         run[task] = json.loads(path.read_text()) if path.is_file() else None
-    suite = run_dir / "eval" / "babylm"
+    suite = suite_dir(run_dir)
     run["suite"] = {
         path.parent.name: json.loads(path.read_text())
         for path in sorted(suite.glob("*/results.json"))

@@ -37,6 +37,7 @@ from babylm.runfolder import (
     read_config,
     read_summary,
     run_of,
+    suite_dir,
 )
 
 RANK_WAIT_S = 3600.0
@@ -341,7 +342,8 @@ def _hash_existing(run_dir: Path, names: list[str]) -> dict[str, str]:
 def run_export(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
     """Write the model card into RUN/model/README.md and check the folder loads offline."""
     _require(run_dir, "train", "export")
-    inputs = _hash_existing(run_dir, CARD_INPUTS)
+    suite = suite_dir(run_dir) / "suite.json"
+    inputs = _hash_existing(run_dir, [*CARD_INPUTS, str(suite.relative_to(run_dir))])
 
     def build(out: Path) -> dict[str, Any]:
         from babylm import export
@@ -364,7 +366,6 @@ CARD_INPUTS = [
     "model/config.json",
     "eval/blimp.json",
     "eval/supplement.json",
-    "eval/babylm/suite.json",
 ]
 
 
@@ -485,8 +486,7 @@ def write_submission(
     from babylm.evaluation.submission import NOT_PRODUCED, build_submission
 
     if eval_dir is None:
-        candidates = [run_dir / "eval", run_dir / "eval-babylm"]
-        eval_dir = next((d for d in candidates if (d / "babylm").is_dir()), candidates[0])
+        eval_dir = suite_dir(run_dir).parent
     checkpoints_dir = checkpoints_dir or run_dir / "eval-checkpoints"
     if data_dir is None and (checkpoints_dir / "fast.json").is_file():
         recorded = json.loads((checkpoints_dir / "fast.json").read_text()).get("data_dir")

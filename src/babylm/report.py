@@ -20,6 +20,7 @@ from typing import Any
 from babylm.errors import BabylmError
 from babylm.evaluation import pair_credit
 from babylm.rundir import atomic_write_text
+from babylm.runfolder import suite_dir
 from babylm.tables import markdown_table, percent
 
 
@@ -69,9 +70,9 @@ def load_entry(path: Path, name: str | None = None) -> Entry:
         metrics = [json.loads(line) for line in lines if line.strip()]
     sup = eval_dir / "supplement.json"
     lead = " +space" if res.get("leading_space") else ""
-    suites = [eval_dir / "babylm" / "suite.json", eval_dir / "suite" / "suite.json"]
-    if run_dir:
-        suites.append(run_dir / "eval-babylm" / "babylm" / "suite.json")
+    # A run's suite folder; a results/<run>/ folder keeps a copy in suite/.
+    suites = [suite_dir(run_dir) / "suite.json"] if run_dir else []
+    suites += [eval_dir / "babylm" / "suite.json", eval_dir / "suite" / "suite.json"]
     suite = next((_read_json(p)["headlines"] for p in suites if p.is_file()), {})
     # `babylm eval RUN --checkpoints` writes RUN/eval-checkpoints/; results/<run>/ keeps a copy.
     fasts = [eval_dir / "fast.json"]

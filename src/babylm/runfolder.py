@@ -19,6 +19,7 @@ from babylm.errors import BabylmError
 CONFIG = "config.yaml"
 MODEL = "model"
 SUMMARY = Path("train") / "summary.json"
+SUITE_EVAL_DIRS = ("eval", "eval-babylm")
 
 
 def model_folder(target: Path) -> Path:
@@ -74,3 +75,14 @@ def exported_dev_ppl(summary: dict[str, Any]) -> float | None:
         return summary.get("best_dev_ppl")
     loss = summary["selected_dev_loss"]
     return math.exp(loss) if loss is not None else None
+
+
+def suite_dir(run_dir: Path) -> Path:
+    """The run's BabyLM suite folder (``suite.json``, ``<task>/results.json``, predictions).
+
+    The eval stage writes ``RUN/eval/babylm`` when ``eval.tasks`` holds the suite; ``babylm
+    eval RUN --tasks babylm`` writes ``RUN/eval-babylm/babylm`` and never touches the stage's
+    folder. The first that holds a ``suite.json``; the stage's when neither does.
+    """
+    found = [run_dir / name / "babylm" for name in SUITE_EVAL_DIRS]
+    return next((d for d in found if (d / "suite.json").is_file()), found[0])
