@@ -70,9 +70,12 @@ def load_entry(path: Path, name: str | None = None) -> Entry:
         metrics = [json.loads(line) for line in lines if line.strip()]
     sup = eval_dir / "supplement.json"
     lead = " +space" if res.get("leading_space") else ""
-    # A run's suite folder; a results/<run>/ folder keeps a copy in suite/.
-    suites = [suite_dir(run_dir) / "suite.json"] if run_dir else []
-    suites += [eval_dir / "babylm" / "suite.json", eval_dir / "suite" / "suite.json"]
+    # A run's suite folder; an eval folder's babylm/, or the copy a results/<run>/ keeps.
+    suites = (
+        [suite_dir(run_dir) / "suite.json"]
+        if run_dir
+        else [eval_dir / "babylm" / "suite.json", eval_dir / "suite" / "suite.json"]
+    )
     suite = next((_read_json(p)["headlines"] for p in suites if p.is_file()), {})
     # `babylm eval RUN --checkpoints` writes RUN/eval-checkpoints/; results/<run>/ keeps a copy.
     fasts = [eval_dir / "fast.json"]

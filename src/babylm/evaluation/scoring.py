@@ -75,8 +75,8 @@ def score_sequences(
 ) -> list[float]:
     """Sum of log P(id_t | ids_<t) for t >= ``starts[i]`` (default 1), per sequence (0.0 for
     one id or fewer)."""
-    keys = [(tuple(s), start) for s, start in zip(sequences, starts or [1] * len(sequences),
-                                                  strict=True)]  # fmt: skip
+    starts = starts or [1] * len(sequences)
+    keys = [(tuple(s), start) for s, start in zip(sequences, starts, strict=True)]
     unique = sorted({k for k in keys if len(k[0]) > 1}, key=lambda k: len(k[0]), reverse=True)
     scores: dict[tuple[tuple[int, ...], int], float] = {}
     device = next(model.parameters()).device
@@ -246,8 +246,8 @@ def _score_rows(
     r, node, cut = (torch.tensor([e[k] for e in ends], dtype=torch.long) for k in (1, 2, 4))
     paths = (totals[r, node] - totals[r, cut]).tolist()
     return {
-        end[0]: path + (next(leaf_logp) if end[3] >= 0 else 0.0)
-        for end, path in zip(ends, paths, strict=True)
+        index: path + (next(leaf_logp) if leaf >= 0 else 0.0)
+        for (index, _, _, leaf, _), path in zip(ends, paths, strict=True)
     }
 
 
