@@ -3,6 +3,7 @@
     python benchmarks/suite_throughput.py --model runs/plus-22m/model
         [--data ../shared/data/babylm_eval_2025/full_eval]
         [--oracle ../shared/oracles/babylm-evaluation-pipeline-2025] [--tasks ewok,reading]
+        [--log suite.log]
 
 Each task runs as its own process on both sides (start-up and model loading included), as the
 official ``eval_zero_shot.sh`` runs them: ``babylm eval MODEL --tasks <task>`` and the
@@ -10,6 +11,8 @@ official ``sentence_zero_shot.run`` / ``reading.run`` with ``--backend causal``.
 task's seconds on both sides, how many items choose the same candidate (reading: the largest
 surprisal difference), both headline figures, and last ``speedup_vs_official <x>`` (total
 official time over ours). A figure, not a test: run it with nothing else on the cores.
+``--log FILE`` appends every process's output there as it runs (the official tqdm bars show
+how far a long task has got; entity tracking takes over an hour on 2 cores).
 """
 
 from __future__ import annotations
@@ -30,15 +33,26 @@ ROOT = Path(__file__).resolve().parents[1]
 ORACLE_TASKS = {task: (OFFICIAL_TASK[task], FOLDERS[task]) for task in OFFICIAL_TASK}
 
 
-def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
+def _timed(cmd: list[str], env: dict[str, str], cwd: Path, log: Path | None) -> float:
+    """Seconds ``cmd`` takes; its output goes to ``log`` as it runs, or is kept for an error."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    if log is None:
+        done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+        tail = done.stderr[-3000:]
+    else:
+        with log.open("a") as sink:
+            sink.write(f"\n$ {' '.join(cmd)}\n")
+            sink.flush()
+            done = subprocess.run(cmd, env=env, cwd=cwd, stdout=sink, stderr=sink, check=False)
+        tail = f"(output in {log})"
     if done.returncode:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{done.stderr[-3000:]}")
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{tail}")
     return time.perf_counter() - start
 
 
-def _official(task: str, model: Path, data: Path, oracle: Path, out: Path) -> float:
+def _official(
+    task: str, model: Path, data: Path, oracle: Path, out: Path, log: Path | None
+) -> float:
     env = {**os.environ, "PYTHONPATH": str(oracle)}
     if task == "reading":
         cmd = [sys.executable, "-m", "evaluation_pipeline.reading.run", "--model_path_or_name",
@@ -50,7 +64,7 @@ def _official(task: str, model: Path, data: Path, oracle: Path, out: Path) -> fl
                "--model_path_or_name", str(model), "--backend", "causal", "--task", name,
                "--data_path", str(data / folder), "--save_predictions",
                "--output_dir", str(out)]  # fmt: skip
-    return _timed(cmd, env, out)
+    return _timed(cmd, env, out, log)
 
 
 def _official_predictions(task: str, out: Path) -> dict:
@@ -100,6 +114,7 @@ def main() -> None:
         default=ROOT.parent / "shared/oracles/babylm-evaluation-pipeline-2025",
     )
     parser.add_argument("--tasks", default="")  # fmt: skip
+    parser.add_argument("--log", type=Path, help="append every process's output here")
     args = parser.parse_args()
     model = args.model.resolve()
     tasks = [t for t in ORACLE_TASKS if (args.data / ORACLE_TASKS[t][1]).exists()]
@@ -111,9 +126,11 @@ def main() -> None:
             out = Path(tmp) / task
             cmd = [sys.executable, "-m", "babylm", "eval", str(model), "--tasks", task,
                    "--eval-data", str(args.data.resolve()), "--out", str(out / "ours")]  # fmt: skip
-            ours_s = _timed(cmd, dict(os.environ), ROOT)
+            ours_s = _timed(cmd, dict(os.environ), ROOT, args.log)
             (out / "official").mkdir(parents=True)
-            official_s = _official(task, model, args.data.resolve(), args.oracle, out / "official")
+            official_s = _official(
+                task, model, args.data.resolve(), args.oracle, out / "official", args.log
+            )
             ours = json.loads((out / "ours" / "babylm" / task / "predictions.json").read_text())
             result = json.loads((out / "ours" / "babylm" / task / "results.json").read_text())
             agree = _agreement(task, ours, _official_predictions(task, out / "official"))

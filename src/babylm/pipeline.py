@@ -178,7 +178,8 @@ def print_results(results: dict[str, dict[str, Any]]) -> None:
 
     suite = {t: r for t, r in results.items() if r.get("protocol") == "babylm" and "headlines" in r}
     if suite:
-        print(f"BabyLM 2025 suite (official protocol; {len(suite)} tasks)")
+        noun = "task" if len(suite) == 1 else "tasks"
+        print(f"BabyLM 2025 suite (official protocol; {len(suite)} {noun})")
         for res in suite.values():
             for name, value in res["headlines"].items():
                 half = res.get("headline_ties_half")
