@@ -12,7 +12,7 @@ task's seconds on both sides, how many items choose the same candidate (reading:
 surprisal difference), both headline figures, and last ``speedup_vs_official <x>`` (total
 official time over ours). A figure, not a test: run it with nothing else on the cores.
 ``--log FILE`` appends every process's output there as it runs (the official tqdm bars show
-how far a long task has got; entity tracking takes over an hour on 2 cores).
+how far a long task has got; entity tracking takes about two hours on 2 cores).
 """
 
 from __future__ import annotations
