@@ -5,8 +5,9 @@
 
 ``--seeds`` are trainings of the preset that differ only in ``train.seed``; the first is the
 preset's own run, the one the McNemar test compares against. Printed, as markdown:
-- each seed run's accuracy on all BLiMP pairs, the spread (largest minus smallest) and the
-  spread per linguistic term;
+- each seed run's accuracy on all BLiMP pairs, the spread (largest minus smallest), the
+  spread per linguistic term, and the exact McNemar p between every two seeds (how often the
+  pair-level test calls the same recipe "different": it does not cover training noise);
 - each other run: its accuracy, its gain over the mean of the seed runs, the exact McNemar p
   against the preset's run, and whether it passes the bar: a gain of more than twice the seed
   spread AND p < 0.01, both on all 67,000 pairs. A run scored on fewer pairs is not judged.
@@ -55,8 +56,16 @@ def seed_spread(seeds: list[Path]) -> dict[str, Any]:
         t: max(s["terms"][t] for s in got.values()) - min(s["terms"][t] for s in got.values())
         for t in terms
     }
+    between = []
+    for i, a in enumerate(seeds):
+        for b in seeds[i + 1 :]:
+            pairs = agreement(load_entry(a), load_entry(b))
+            between.append(
+                (label(a), label(b), pairs["only_a"], pairs["only_b"], pairs["mcnemar_p"])
+            )
     return {
         "runs": got,
+        "between": between,
         "mean": sum(overall) / len(overall),
         "spread": max(overall) - min(overall),
         "per_term": per_term,
@@ -101,6 +110,11 @@ def report(seeds: list[Path], candidates: list[Path]) -> str:
     )
     widest = sorted(spread["per_term"].items(), key=lambda kv: -kv[1])
     lines += ["", "Spread per term (points): " + ", ".join(f"{t} {v * 100:.1f}" for t, v in widest)]
+    rows = [[f"{a} / {b}", f"{na:,} / {nb:,}", f"{p:.2g}"] for a, b, na, nb, p in spread["between"]]
+    lines += ["", "Seed against seed (the same recipe):", ""]
+    lines.append(
+        markdown_table(["seeds", "pairs only the first / only the second", "McNemar p"], rows)
+    )
     if candidates:
         rows = []
         for c in candidates:

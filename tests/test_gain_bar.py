@@ -40,6 +40,8 @@ def test_a_gain_passes_only_above_twice_the_spread_and_with_mcnemar(tmp_path: Pa
     spread = gain_bar.seed_spread(seeds)
     assert abs(spread["spread"] - 0.01) < 1e-12 and abs(spread["mean"] - 0.505) < 1e-12
     assert abs(spread["per_term"]["t"] - 0.01) < 1e-4
+    [(a, b, only_a, only_b, p)] = spread["between"]  # the first 33,500 pairs are right in both
+    assert (a, b, only_a, only_b) == ("s42", "s1", 0, 670) and p < 1e-100
     big = gain_bar.judge(_run(tmp_path, "big", 36_180), seeds[0], spread["mean"], 0.01)  # 54%
     assert big["verdict"] == "**passes**" and big["only_mine"] == 2_680 and big["p"] < 1e-100
     small = gain_bar.judge(_run(tmp_path, "small", 34_840), seeds[0], spread["mean"], 0.01)
@@ -48,3 +50,4 @@ def test_a_gain_passes_only_above_twice_the_spread_and_with_mcnemar(tmp_path: Pa
     assert subset["verdict"].startswith("not judged")
     text = gain_bar.report(seeds, [tmp_path / "big", tmp_path / "small"])
     assert "spread 1.00 points" in text and "| big | 54.00 | +3.50 |" in text
+    assert "| s42 / s1 | 0 / 670 |" in text

@@ -12,6 +12,7 @@ import pytest
 from babylm import corpus as corpus_mod
 from babylm.config import load_config
 from babylm.pipeline import run_corpus
+from babylm.rundir import same_work
 
 EARLY = ("--stages", "corpus,tokenizer")  # the stages before training, which has its own tests
 
@@ -57,6 +58,33 @@ def test_changing_a_setting_redoes_only_the_stages_it_reaches(cli, tmp_path: Pat
         "run", "smoke", "--run-dir", str(run_dir), *EARLY, "--set", "corpus.total_bytes=90000"
     )
     assert "corpus     built" in data.out and "tokenizer  built" in data.out
+
+
+def test_a_stage_finished_before_a_field_existed_is_still_up_to_date(cli, tmp_path: Path) -> None:
+    """An upgrade that adds a config field must not redo every finished run's stages."""
+    run_dir = tmp_path / "smoke"
+    cli("run", "smoke", "--run-dir", str(run_dir), *EARLY)
+    path = run_dir / "tokenizer" / "manifest.json"
+    old = manifest(run_dir, "tokenizer")  # as an older babylm, without tokenizer.mask_token
+    del old["settings"]["mask_token"]
+    old["fingerprint"] = "0" * 64
+    path.write_text(json.dumps(old))
+    again = cli("run", "smoke", "--run-dir", str(run_dir), *EARLY)
+    assert "tokenizer  up to date, skipped" in again.out
+    asked = cli(
+        "run", "smoke", "--run-dir", str(run_dir), *EARLY, "--set", "tokenizer.mask_token=true"
+    )
+    assert "tokenizer  built" in asked.out  # the new field away from its default is new work
+
+
+def test_same_work_compares_recorded_settings_with_the_defaults_for_new_fields() -> None:
+    defaults = {"train": {"lr": 1.0, "z_loss": 0.0}}
+    recorded = {"train": {"lr": 2.0}}
+    assert same_work(recorded, {"train": {"lr": 2.0, "z_loss": 0.0}}, defaults)
+    assert not same_work(recorded, {"train": {"lr": 2.0, "z_loss": 0.1}}, defaults)
+    assert not same_work(recorded, {"train": {"lr": 3.0, "z_loss": 0.0}}, defaults)
+    assert not same_work(recorded, {"train": {}}, defaults)  # a field that went away
+    assert not same_work({}, {"new": 1}, {})  # a new field without a known default
 
 
 def test_stages_option_runs_only_named_stages(cli, tmp_path: Path) -> None:

@@ -123,6 +123,11 @@ def test_resume_after_sigkill_skips_a_corrupt_checkpoint(run_dir: Path) -> None:
     newest = max(ckpt.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
     weights = newest / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    # And resume with a newer babylm: its config has a field the killed training never knew.
+    marker = json.loads((ckpt / "manifest.json").read_text())
+    del marker["settings"]["train"]["ema_decay"]
+    marker["fingerprint"] = "0" * 64
+    (ckpt / "manifest.json").write_text(json.dumps(marker))
 
     resumed = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]

@@ -4,6 +4,10 @@ A preset is a YAML file whose top-level keys are the section names below; keys i
 take the dataclass defaults, which are the ``a-26m`` recipe. ``--set section.key=value``
 overrides any field. Everything is validated before any work starts, and each mistake is
 reported as a one-line :class:`BabylmError` naming the field.
+
+A field added to a section must default to the behaviour from before it existed: stages that
+an older babylm finished, whose manifests do not know the field, count as run at its default
+(``rundir.same_work``).
 """
 
 from __future__ import annotations

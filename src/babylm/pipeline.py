@@ -70,30 +70,46 @@ def prepare_run(cfg: Config, run_dir: Path) -> None:
         atomic_write_text(run_dir / "config.yaml", cfg.to_yaml())
 
 
+def stage_settings(stage: str, cfg: Config) -> dict[str, Any]:
+    """The part of the config a stage's output depends on (its fingerprint covers these)."""
+    if stage == "tokenizer":
+        return dataclasses.asdict(cfg.tokenizer) | {"context_length": cfg.model.context_length}
+    if stage == "train":
+        return {"model": dataclasses.asdict(cfg.model), "train": dataclasses.asdict(cfg.train)}
+    return dataclasses.asdict(getattr(cfg, stage))
+
+
+def _fresh(stage: str, cfg: Config, stage_dir: Path, fp: str, inputs: dict[str, str]) -> bool:
+    """``is_fresh`` with the stage's settings, so runs recorded by an older babylm still count."""
+    settings, defaults = stage_settings(stage, cfg), stage_settings(stage, Config())
+    return is_fresh(stage_dir, fp, inputs, settings, defaults)
+
+
 def _run_stage(
     stage: str,
     run_dir: Path,
-    settings: Any,
+    cfg: Config,
     inputs: dict[str, str],
     build: Callable[[Path], dict[str, Any]],
     force: bool,
 ) -> StageResult:
     """Build ``run_dir/stage`` atomically unless its manifest says it is up to date."""
     stage_dir = run_dir / stage
+    settings = stage_settings(stage, cfg)
     fp = fingerprint(stage, settings, inputs)
     start = time.perf_counter()
     if process_rank() > 0:  # under torchrun only rank 0 builds; the others wait for its output
-        while not is_fresh(stage_dir, fp):
+        while not _fresh(stage, cfg, stage_dir, fp, inputs):
             if time.perf_counter() - start > RANK_WAIT_S:
                 raise BabylmError(f"{stage_dir}: rank 0 did not finish the {stage} stage")
             time.sleep(0.5)
         force = False
-    if not force and is_fresh(stage_dir, fp):
+    if not force and _fresh(stage, cfg, stage_dir, fp, inputs):
         manifest = read_manifest(stage_dir) or {}
         return StageResult(stage, "skipped", stage_dir, time.perf_counter() - start, manifest)
     with staged_output(stage_dir) as tmp:
         body = build(tmp)
-        manifest = manifest_header(stage, fp) | {"inputs": inputs} | body
+        manifest = manifest_header(stage, fp, settings) | {"inputs": inputs} | body
         write_json(tmp / MANIFEST, manifest)  # written last: its presence marks completion
     return StageResult(stage, "built", stage_dir, time.perf_counter() - start, manifest)
 
@@ -112,17 +128,13 @@ def run_corpus(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
     def build(out: Path) -> dict[str, Any]:
         return corpus_mod.build_corpus(cfg.corpus, out)
 
-    settings = dataclasses.asdict(cfg.corpus)
-    return _run_stage(
-        "corpus", run_dir, settings, corpus_mod.corpus_inputs(cfg.corpus), build, force
-    )
+    return _run_stage("corpus", run_dir, cfg, corpus_mod.corpus_inputs(cfg.corpus), build, force)
 
 
 def run_tokenizer(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
     _require(run_dir, "corpus", "tokenizer")
     train_file, dev_file = run_dir / "corpus" / "train.txt", run_dir / "corpus" / "dev.txt"
     inputs = {"corpus/train.txt": sha256_file(train_file), "corpus/dev.txt": sha256_file(dev_file)}
-    settings = dataclasses.asdict(cfg.tokenizer) | {"context_length": cfg.model.context_length}
 
     def build(out: Path) -> dict[str, Any]:
         from babylm import tokenizer as tok_mod  # transformers is slow to import: only if needed
@@ -144,7 +156,7 @@ def run_tokenizer(cfg: Config, run_dir: Path, force: bool = False) -> StageResul
             "dev": dev_stats,
         }
 
-    return _run_stage("tokenizer", run_dir, settings, inputs, build, force)
+    return _run_stage("tokenizer", run_dir, cfg, inputs, build, force)
 
 
 def run_train(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
@@ -156,18 +168,21 @@ def run_train(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
         "corpus/dev.txt": corpus_manifest["dev"]["sha256"],
         "tokenizer": tok_manifest["fingerprint"],
     }
-    settings = {"model": dataclasses.asdict(cfg.model), "train": dataclasses.asdict(cfg.train)}
+    settings = stage_settings("train", cfg)
     fp = fingerprint("train", settings, inputs)
     stage_dir = run_dir / "train"
     start = time.perf_counter()
-    if not force and is_fresh(stage_dir, fp) and (run_dir / "model" / "config.json").is_file():
+    fresh = _fresh("train", cfg, stage_dir, fp, inputs)
+    if not force and fresh and (run_dir / "model" / "config.json").is_file():
         manifest = read_manifest(stage_dir) or {}
         return StageResult("train", "skipped", stage_dir, time.perf_counter() - start, manifest)
     from babylm import train as train_mod  # torch and transformers: only when training
 
-    train_mod.run_training(cfg, run_dir, fp, force)
+    marker = manifest_header("train", fp, settings) | {"inputs": inputs}
+    same_work = _fresh("train", cfg, run_dir / "checkpoints", fp, inputs)  # resumable as is
+    train_mod.run_training(cfg, run_dir, marker, force, same_work)
     # The summary itself is stored once, in train/summary.json (runfolder.read_summary).
-    manifest = manifest_header("train", fp) | {"inputs": inputs, "summary": SUMMARY.name}
+    manifest = manifest_header("train", fp, settings) | {"inputs": inputs, "summary": SUMMARY.name}
     if process_rank() == 0:
         write_json(stage_dir / MANIFEST, manifest)  # written last: marks the stage finished
     return StageResult("train", "built", stage_dir, time.perf_counter() - start, manifest)
@@ -224,7 +239,7 @@ def run_eval(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
         print_results(results)
         return {task: result_summary(res) for task, res in results.items()}
 
-    return _run_stage("eval", run_dir, dataclasses.asdict(cfg.eval), inputs, build, force)
+    return _run_stage("eval", run_dir, cfg, inputs, build, force)
 
 
 def suite_inputs(ev: EvalConfig) -> dict[str, str]:
@@ -356,7 +371,7 @@ def run_export(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
         files = sorted(p.name for p in (run_dir / "model").iterdir())
         return {"card": "model/README.md", "model_files": files}
 
-    return _run_stage("export", run_dir, dataclasses.asdict(cfg.export), inputs, build, force)
+    return _run_stage("export", run_dir, cfg, inputs, build, force)
 
 
 CARD_INPUTS = [
@@ -390,7 +405,7 @@ def run_report(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
 
         return write_report([run_dir, *others], out, cfg.report.published, f"BLiMP: {cfg.name}")
 
-    return _run_stage("report", run_dir, dataclasses.asdict(cfg.report), inputs, build, force)
+    return _run_stage("report", run_dir, cfg, inputs, build, force)
 
 
 STAGE_RUNNERS: dict[str, Callable[[Config, Path, bool], StageResult]] = {

@@ -47,11 +47,11 @@ from babylm.ema import trainer_hooks as ema_trainer
 from babylm.errors import BabylmError
 from babylm.model import llama_config, parameter_counts, train_flops_per_token
 from babylm.objectives import ObjectiveCollator, ObjectiveTrainer
-from babylm.rundir import atomic_write_text, process_rank, staged_output, write_json
+from babylm.rundir import MANIFEST, atomic_write_text, process_rank, staged_output, write_json
 from babylm.tokenizer import save_tokenizer
 
 log = logging.getLogger("babylm.train")
-FINGERPRINT_FILE = "fingerprint.txt"
+LEGACY_FINGERPRINT_FILE = "fingerprint.txt"  # the checkpoints' marker before manifest.json
 
 
 def _say(message: str) -> None:
@@ -204,10 +204,14 @@ def _trim_metrics(path: Path, step: int) -> float:
     return elapsed
 
 
-def _resume_point(ckpt_dir: Path, fingerprint: str, force: bool) -> Path | None:
-    """The checkpoint to resume from, or None to start over (clearing stale checkpoints)."""
-    marker = ckpt_dir / FINGERPRINT_FILE
-    same_run = marker.is_file() and marker.read_text().strip() == fingerprint
+def _resume_point(ckpt_dir: Path, fingerprint: str, force: bool, same_work: bool) -> Path | None:
+    """The checkpoint to resume from, or None to start over (clearing stale checkpoints).
+
+    ``same_work``: the pipeline found the checkpoints' manifest to describe this training
+    (``rundir.is_fresh``); a folder from before that manifest has only ``fingerprint.txt``.
+    """
+    legacy = ckpt_dir / LEGACY_FINGERPRINT_FILE
+    same_run = same_work or (legacy.is_file() and legacy.read_text().strip() == fingerprint)
     if force or not same_run:
         if process_rank() == 0 and ckpt_dir.exists():
             shutil.rmtree(ckpt_dir)
@@ -376,19 +380,27 @@ def make_trainer(
     return trainer
 
 
-def run_training(cfg: Config, run_dir: Path, fingerprint: str, force: bool) -> dict[str, Any]:
-    """Train (or resume) and write ``RUN/model/``; return the summary (rank 0's is complete)."""
+def run_training(
+    cfg: Config, run_dir: Path, marker: dict[str, Any], force: bool, same_work: bool = False
+) -> dict[str, Any]:
+    """Train (or resume) and write ``RUN/model/``; return the summary (rank 0's is complete).
+
+    ``marker`` is the train stage's manifest header (fingerprint, settings, inputs), written
+    into ``RUN/checkpoints/`` so that a later call knows whether they belong to its training;
+    ``same_work`` says the pipeline has found that they do.
+    """
     tr = cfg.train
     precision = resolve_precision(tr.precision)
     ckpt_dir, train_dir = run_dir / "checkpoints", run_dir / "train"
-    resume = _resume_point(ckpt_dir, fingerprint, force)
+    resume = _resume_point(ckpt_dir, marker["fingerprint"], force, same_work)
     if process_rank() == 0:
         if resume is None:
             shutil.rmtree(train_dir, ignore_errors=True)
             shutil.rmtree(run_dir / word_checkpoints.FOLDER, ignore_errors=True)
         train_dir.mkdir(parents=True, exist_ok=True)
         ckpt_dir.mkdir(parents=True, exist_ok=True)
-        (ckpt_dir / FINGERPRINT_FILE).write_text(fingerprint + "\n")
+        if resume is None:
+            write_json(ckpt_dir / MANIFEST, marker)
     resume_step = int(resume.name.split("-")[1]) if resume else 0
     elapsed_offset = 0.0
     if process_rank() == 0:
