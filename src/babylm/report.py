@@ -11,7 +11,6 @@ import base64
 import gzip
 import html
 import json
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,15 +265,11 @@ def mcnemar_p(only_a: int, only_b: int) -> float:
     of them is equally likely to favour either model (a binomial with p = 1/2). This is the
     paired test the per-pair scores allow; it does not cover training-seed variance.
     """
-    n, k = only_a + only_b, min(only_a, only_b)
-    if n == 0:
+    from statsmodels.stats.contingency_tables import mcnemar  # slow to import: only when asked
+
+    if only_a + only_b == 0:
         return 1.0
-    log_half_n = n * math.log(0.5)
-    tail = sum(
-        math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + log_half_n)
-        for i in range(k + 1)
-    )
-    return min(1.0, 2 * tail)
+    return float(mcnemar([[0, only_a], [only_b, 0]], exact=True).pvalue)
 
 
 # ---------------------------------------------------------------- plots
