@@ -79,10 +79,9 @@ def stage_settings(stage: str, cfg: Config) -> dict[str, Any]:
     return dataclasses.asdict(getattr(cfg, stage))
 
 
-def _fresh(stage: str, cfg: Config, stage_dir: Path, fp: str, inputs: dict[str, str]) -> bool:
-    """``is_fresh`` with the stage's settings, so runs recorded by an older babylm still count."""
-    settings, defaults = stage_settings(stage, cfg), stage_settings(stage, Config())
-    return is_fresh(stage_dir, fp, inputs, settings, defaults)
+def _fresh(stage: str, settings: Any, stage_dir: Path, fp: str, inputs: dict[str, str]) -> bool:
+    """``is_fresh`` against the defaults, so runs recorded by an older babylm still count."""
+    return is_fresh(stage_dir, fp, inputs, settings, stage_settings(stage, Config()))
 
 
 def _run_stage(
@@ -99,12 +98,12 @@ def _run_stage(
     fp = fingerprint(stage, settings, inputs)
     start = time.perf_counter()
     if process_rank() > 0:  # under torchrun only rank 0 builds; the others wait for its output
-        while not _fresh(stage, cfg, stage_dir, fp, inputs):
+        while not _fresh(stage, settings, stage_dir, fp, inputs):
             if time.perf_counter() - start > RANK_WAIT_S:
                 raise BabylmError(f"{stage_dir}: rank 0 did not finish the {stage} stage")
             time.sleep(0.5)
         force = False
-    if not force and _fresh(stage, cfg, stage_dir, fp, inputs):
+    if not force and _fresh(stage, settings, stage_dir, fp, inputs):
         manifest = read_manifest(stage_dir) or {}
         return StageResult(stage, "skipped", stage_dir, time.perf_counter() - start, manifest)
     with staged_output(stage_dir) as tmp:
@@ -172,14 +171,18 @@ def run_train(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
     fp = fingerprint("train", settings, inputs)
     stage_dir = run_dir / "train"
     start = time.perf_counter()
-    fresh = _fresh("train", cfg, stage_dir, fp, inputs)
+    fresh = _fresh("train", settings, stage_dir, fp, inputs)
     if not force and fresh and (run_dir / "model" / "config.json").is_file():
         manifest = read_manifest(stage_dir) or {}
         return StageResult("train", "skipped", stage_dir, time.perf_counter() - start, manifest)
     from babylm import train as train_mod  # torch and transformers: only when training
 
     marker = manifest_header("train", fp, settings) | {"inputs": inputs}
-    same_work = _fresh("train", cfg, run_dir / "checkpoints", fp, inputs)  # resumable as is
+    ckpt_dir = run_dir / "checkpoints"
+    legacy = ckpt_dir / train_mod.LEGACY_FINGERPRINT_FILE  # checkpoints from before their manifest
+    same_work = _fresh("train", settings, ckpt_dir, fp, inputs) or (
+        legacy.is_file() and legacy.read_text().strip() == fp
+    )
     train_mod.run_training(cfg, run_dir, marker, force, same_work)
     # The summary itself is stored once, in train/summary.json (runfolder.read_summary).
     manifest = manifest_header("train", fp, settings) | {"inputs": inputs, "summary": SUMMARY.name}

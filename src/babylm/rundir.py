@@ -122,17 +122,13 @@ def same_work(recorded: Any, current: Any, defaults: Any) -> bool:
 
 
 def is_fresh(
-    stage_dir: Path,
-    fp: str,
-    inputs: dict[str, str] | None = None,
-    settings: Any = None,
-    defaults: Any = None,
+    stage_dir: Path, fp: str, inputs: dict[str, str], settings: Any, defaults: Any
 ) -> bool:
     """Whether the stage in ``stage_dir`` finished with these settings and inputs.
 
     The fingerprint decides; when it differs, a manifest that recorded its settings still
     counts as fresh if its inputs are the same and ``same_work`` holds (see the module
-    docstring). Without ``settings`` only the fingerprint is compared.
+    docstring). A manifest from before settings were recorded has only its fingerprint.
     """
     manifest = read_manifest(stage_dir)
     if manifest is None:
@@ -140,7 +136,7 @@ def is_fresh(
     if manifest.get("fingerprint") == fp:
         return True
     recorded = manifest.get("settings")
-    if recorded is None or settings is None or manifest.get("inputs") != inputs:
+    if recorded is None or manifest.get("inputs") != inputs:
         return False
     return same_work(recorded, as_json(settings), as_json(defaults))
 

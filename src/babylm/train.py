@@ -204,15 +204,12 @@ def _trim_metrics(path: Path, step: int) -> float:
     return elapsed
 
 
-def _resume_point(ckpt_dir: Path, fingerprint: str, force: bool, same_work: bool) -> Path | None:
+def _resume_point(ckpt_dir: Path, force: bool, same_work: bool) -> Path | None:
     """The checkpoint to resume from, or None to start over (clearing stale checkpoints).
 
-    ``same_work``: the pipeline found the checkpoints' manifest to describe this training
-    (``rundir.is_fresh``); a folder from before that manifest has only ``fingerprint.txt``.
+    ``same_work``: the pipeline found the checkpoints' marker to describe this training.
     """
-    legacy = ckpt_dir / LEGACY_FINGERPRINT_FILE
-    same_run = same_work or (legacy.is_file() and legacy.read_text().strip() == fingerprint)
-    if force or not same_run:
+    if force or not same_work:
         if process_rank() == 0 and ckpt_dir.exists():
             shutil.rmtree(ckpt_dir)
         return None
@@ -387,12 +384,13 @@ def run_training(
 
     ``marker`` is the train stage's manifest header (fingerprint, settings, inputs), written
     into ``RUN/checkpoints/`` so that a later call knows whether they belong to its training;
-    ``same_work`` says the pipeline has found that they do.
+    ``same_work`` says the pipeline has found that they do (``rundir.is_fresh`` on that
+    marker, or ``fingerprint.txt`` in a folder from before it).
     """
     tr = cfg.train
     precision = resolve_precision(tr.precision)
     ckpt_dir, train_dir = run_dir / "checkpoints", run_dir / "train"
-    resume = _resume_point(ckpt_dir, marker["fingerprint"], force, same_work)
+    resume = _resume_point(ckpt_dir, force, same_work)
     if process_rank() == 0:
         if resume is None:
             shutil.rmtree(train_dir, ignore_errors=True)
