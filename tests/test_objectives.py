@@ -142,6 +142,56 @@ def test_corruption_changes_causal_inputs_only_and_keeps_their_labels() -> None:
     assert torch.equal(batch["labels"][:, 1:], original[:, 1:])
 
 
+def test_share_weighting_is_gpt_berts_mix_of_the_two_means(
+    model: LlamaForCausalLM, tmp_path: Path
+) -> None:
+    """train.mntp_loss: share weighs each objective's mean by its share of rows, and the
+    Trainer sees one loss per batch whether or not it accumulates gradients."""
+    from transformers import TrainingArguments
+
+    from babylm.objectives import MNTP_ROWS, ObjectiveTrainer
+
+    torch.manual_seed(4)
+    features = [_example(_line(12, 10 + i), _line(5, 30)) for i in range(4)]
+    batch = _collator(mntp_share=0.25, mask_rate=0.3)(features)
+    assert batch[MNTP_ROWS].tolist() == [True, False, False, False]
+    with torch.no_grad():
+        logits = model(
+            input_ids=batch["input_ids"],
+            position_ids=batch["position_ids"],
+            attention_mask=batch[LINE_ATTENTION],
+        ).logits[:, :-1]
+    target = batch["labels"][:, 1:]
+    means = []
+    for rows in (slice(0, 1), slice(1, 4)):
+        keep = target[rows] != -100
+        means.append(F.cross_entropy(logits[rows][keep], target[rows][keep]).item())
+    mntp_labels = int((target[:1] != -100).sum())
+    assert 0 < mntp_labels / int((target != -100).sum()) < 0.25 / 2  # pooled, MNTP weighs less
+
+    losses = {}
+    for accumulate in (1, 2):
+        args = TrainingArguments(
+            output_dir=str(tmp_path), use_cpu=True, report_to="none",
+            gradient_accumulation_steps=accumulate,
+        )  # fmt: skip
+        for weight in (None, 0.25):
+            trainer = ObjectiveTrainer(model=model, args=args, mntp_weight=weight)
+            trainer.current_gradient_accumulation_steps = accumulate
+            count = torch.tensor(int((target != -100).sum()) * accumulate)
+            model.train()  # dropout is 0 in smoke: the same logits as above
+            step = trainer.training_step(model, dict(batch), num_items_in_batch=count)
+            losses[accumulate, weight] = step.item() * accumulate
+    model.eval()
+    model.zero_grad(set_to_none=True)
+    share = 0.25 * means[0] + 0.75 * means[1]
+    assert losses[1, 0.25] == pytest.approx(share, rel=1e-4)
+    assert losses[2, 0.25] == pytest.approx(share, rel=1e-4)  # scaled once for accumulation
+    pooled = F.cross_entropy(logits[target != -100], target[target != -100]).item()
+    assert losses[1, None] == pytest.approx(pooled, rel=1e-4)
+    assert abs(share - pooled) > 1e-3
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -152,6 +202,7 @@ def test_corruption_changes_causal_inputs_only_and_keeps_their_labels() -> None:
         (["train.corrupt_rate=1.5"], "train.corrupt_rate"),
         (["tokenizer.model=wordpiece"], "tokenizer.model"),
         (["train.z_loss=-1"], "train.z_loss"),
+        ([*HYBRID, "train.mntp_loss=tokens"], "train.mntp_loss"),
     ],
 )
 def test_bad_objective_settings_are_refused(overrides: list[str], message: str) -> None:
@@ -180,7 +231,8 @@ def test_z_loss_is_added_to_the_training_loss(model: LlamaForCausalLM, tmp_path:
 
 def test_a_hybrid_run_trains_and_resumes_after_sigkill(tmp_path: Path, kill_when) -> None:
     run_dir = tmp_path / "hybrid"
-    sets = [*HYBRID, "train.max_steps=80", "train.eval_steps=20", "train.save_total_limit=5"]
+    sets = [*HYBRID, "train.mntp_loss=share", "train.max_steps=80", "train.eval_steps=20"]
+    sets += ["train.save_total_limit=5"]
     args = [sys.executable, "-m", "babylm", "run", "smoke", "--run-dir", str(run_dir)]
     args += ["--stages", "corpus,tokenizer,train"]
     for item in sets:

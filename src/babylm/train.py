@@ -356,6 +356,8 @@ def make_trainer(
             "z_loss": cfg.train.z_loss,
             "decay_norms": cfg.train.decay_norms,
         }
+        if cfg.train.objective == "hybrid" and cfg.train.mntp_loss == "share":
+            extra["mntp_weight"] = cfg.train.mntp_share
         if cfg.train.objective == "hybrid" or cfg.train.corrupt_rate:
             collator = objective_collator(tok, cfg)
     if ema is not None:
