@@ -191,6 +191,18 @@ def test_share_weighting_is_gpt_berts_mix_of_the_two_means(
     assert losses[1, None] == pytest.approx(pooled, rel=1e-4)
     assert abs(share - pooled) > 1e-3
 
+    trainer = ObjectiveTrainer(model=model, args=args, mntp_weight=0.25)
+    model.train()
+    trainer.compute_loss(model, dict(batch))
+    trainer.compute_loss(model, dict(batch))
+    model.eval()
+    trainer.log({"loss": share})  # the training log carries both objectives' means
+    logged = trainer.state.log_history[-1]
+    assert logged["mntp_loss"] == pytest.approx(means[0], rel=1e-4)
+    assert logged["causal_loss"] == pytest.approx(means[1], rel=1e-4)
+    trainer.log({"eval_loss": 1.0})
+    assert "mntp_loss" not in trainer.state.log_history[-1]
+
 
 @pytest.mark.parametrize(
     ("overrides", "message"),

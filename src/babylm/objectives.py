@@ -127,8 +127,9 @@ class ObjectiveCollator:
 
 def share_weighted_loss(
     logits: torch.Tensor, labels: torch.Tensor, mntp_rows: torch.Tensor, mntp_weight: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """GPT-BERT's hybrid loss of one batch, and its z-term weighted the same way.
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
+    """GPT-BERT's hybrid loss of one batch, its z-term weighted the same way, and the two
+    means (``mntp_loss``, ``causal_loss``) for the training log.
 
     Each objective's mean cross-entropy over its own labelled (shifted) positions, the MNTP
     mean weighted by ``mntp_weight`` and the causal one by the rest; a batch without labels
@@ -143,15 +144,18 @@ def share_weighted_loss(
     z_token = torch.zeros_like(per_token)
     z_token[keep] = torch.logsumexp(logits[keep], dim=-1).pow(2)
     loss = z = per_token.new_zeros(())
-    total = 0.0
-    for rows, weight in ((mntp_rows, mntp_weight), (~mntp_rows, 1.0 - mntp_weight)):
+    total, means = 0.0, {}
+    kinds = (("mntp_loss", mntp_rows, mntp_weight), ("causal_loss", ~mntp_rows, 1 - mntp_weight))
+    for name, rows, weight in kinds:
         chosen = keep & rows[:, None]
         count = int(chosen.sum())
         if count:
-            loss = loss + weight * per_token[chosen].sum() / count
+            mean = per_token[chosen].sum() / count
+            loss = loss + weight * mean
             z = z + weight * z_token[chosen].sum() / count
             total += weight
-    return loss / total, z / total
+            means[name] = mean.item()
+    return loss / total, z / total, means
 
 
 class ObjectiveTrainer(Trainer):
@@ -173,6 +177,15 @@ class ObjectiveTrainer(Trainer):
         self.z_loss, self.decay_norms = z_loss, decay_norms
         self.mntp_weight = mntp_weight
         """None: one mean over all labelled tokens (``pooled``); else the MNTP loss's weight."""
+        self._means: dict[str, list[float]] = {}
+        """The two objectives' batch means since the last log (``share`` weighting)."""
+
+    def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
+        """Training logs also carry each objective's mean loss since the last log."""
+        if "loss" in logs and self._means:
+            logs.update({k: sum(v) / len(v) for k, v in self._means.items()})
+            self._means = {}
+        super().log(logs, *args, **kwargs)
 
     def get_eval_dataloader(self, eval_dataset: Any = None) -> Any:
         if self.eval_collator is None:
@@ -230,9 +243,11 @@ class ObjectiveTrainer(Trainer):
         are averaged with the gradients, as GPT-BERT's are."""
         labels = inputs.pop("labels")
         outputs = model(**inputs)
-        loss, z = share_weighted_loss(
+        loss, z, means = share_weighted_loss(
             outputs.logits, labels, mntp_rows.to(labels.device), float(self.mntp_weight)
         )
+        for name, value in means.items():
+            self._means.setdefault(name, []).append(value)
         if self.z_loss:
             loss = loss + self.z_loss * z
         scaled = getattr(self, "loss_is_scaled_for_ga", None)  # transformers >= 5
