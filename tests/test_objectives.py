@@ -191,6 +191,16 @@ def test_share_weighting_is_gpt_berts_mix_of_the_two_means(
     assert losses[1, None] == pytest.approx(pooled, rel=1e-4)
     assert abs(share - pooled) > 1e-3
 
+    z_means = []
+    for rows in (slice(0, 1), slice(1, 4)):
+        keep = target[rows] != -100
+        z_means.append(torch.logsumexp(logits[rows][keep], -1).pow(2).mean().item())
+    z_trainer = ObjectiveTrainer(model=model, args=args, mntp_weight=0.25, z_loss=0.5)
+    model.train()
+    with_z = z_trainer.compute_loss(model, dict(batch)).item()  # no num_items: not scaled
+    z_share = 0.25 * z_means[0] + 0.75 * z_means[1]  # the z-term is weighted like the loss
+    assert with_z - share == pytest.approx(0.5 * z_share, rel=1e-3)
+
     trainer = ObjectiveTrainer(model=model, args=args, mntp_weight=0.25)
     model.train()
     trainer.compute_loss(model, dict(batch))

@@ -32,7 +32,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from transformers import Trainer
 
 from babylm.packing import IsolatedCollator
@@ -136,23 +135,20 @@ def share_weighted_loss(
     of one kind gives the other its whole weight. The z-term is ``logsumexp(logits)^2``,
     averaged alike.
     """
-    logits = logits[:, :-1].float()
     target = labels[:, 1:]
     keep = target != -100
-    per_token = torch.zeros_like(target, dtype=logits.dtype)
-    per_token[keep] = F.cross_entropy(logits[keep], target[keep], reduction="none")
-    z_token = torch.zeros_like(per_token)
-    z_token[keep] = torch.logsumexp(logits[keep], dim=-1).pow(2)
-    loss = z = per_token.new_zeros(())
+    picked = logits[:, :-1][keep].float()  # (labelled positions, vocabulary)
+    log_z = torch.logsumexp(picked, dim=-1)  # one normaliser for the loss and the z-term
+    per_token = log_z - picked.gather(-1, target[keep][:, None]).squeeze(-1)
+    is_mntp = mntp_rows[:, None].expand_as(keep)[keep]
+    loss = z = log_z.new_zeros(())
     total, means = 0.0, {}
-    kinds = (("mntp_loss", mntp_rows, mntp_weight), ("causal_loss", ~mntp_rows, 1 - mntp_weight))
-    for name, rows, weight in kinds:
-        chosen = keep & rows[:, None]
-        count = int(chosen.sum())
-        if count:
-            mean = per_token[chosen].sum() / count
+    kinds = (("mntp_loss", is_mntp, mntp_weight), ("causal_loss", ~is_mntp, 1 - mntp_weight))
+    for name, chosen, weight in kinds:
+        if chosen.any():
+            mean = per_token[chosen].mean()
             loss = loss + weight * mean
-            z = z + weight * z_token[chosen].sum() / count
+            z = z + weight * log_z[chosen].pow(2).mean()
             total += weight
             means[name] = mean.item()
     return loss / total, z / total, means
