@@ -8,6 +8,12 @@ seen at step N (from ``RUN/train/metrics.jsonl``). Keep more checkpoints with
 ``--set train.save_total_limit=20``; ``--epoch-ends`` scores only the checkpoints saved at the end
 of an epoch (a run with ``train.eval_steps`` also saves in between). Writes into ``--out``
 (default ``results/<run>/``).
+
+Epochs are read from each checkpoint's own ``trainer_state.json``, so the curve of a run still
+training (or killed) can be drawn too: pause the run (``kill -STOP``), score, resume it. A point
+already in ``--out``'s ``learning_curve.json`` for the same checkpoint (step, size and time of
+its weights) and the same pairs is kept, not scored again, so scoring after each epoch costs one
+checkpoint each time.
 """
 
 from __future__ import annotations
@@ -21,6 +27,26 @@ from babylm.evaluation import blimp_pairs, score_pairs
 from babylm.rundir import write_json
 
 
+def saved_checkpoints(run: Path, epoch_ends: bool = False) -> list[dict]:
+    """Oldest first: step, epoch (from the checkpoint's trainer_state.json) and a fingerprint
+    of its weights; with ``epoch_ends``, only those saved at the end of an epoch."""
+    found = []
+    for path in reversed(list_checkpoints(run / "checkpoints")):
+        state_file, weights = path / "trainer_state.json", path / "model.safetensors"
+        if not (state_file.is_file() and weights.is_file()):
+            continue  # still being written, or broken by a kill
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        epoch = round(float(state.get("epoch") or 0.0), 6)
+        stat = weights.stat()
+        found.append(
+            {"step": int(state["global_step"]), "epoch": epoch, "path": path}
+            | {"weights": f"{stat.st_size}:{stat.st_mtime_ns}"}
+        )
+    if epoch_ends:
+        found = [c for c in found if c["epoch"] > 0 and c["epoch"] == int(c["epoch"])]
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
@@ -32,19 +58,27 @@ def main() -> None:
     lines = (args.run / "train" / "metrics.jsonl").read_text().splitlines()
     tokens = {r["step"]: r["tokens_seen"] for r in map(json.loads, lines) if "tokens_seen" in r}
     pairs = {"blimp": blimp_pairs(per_paradigm=args.per_paradigm)}
+    n_pairs = len(pairs["blimp"])
+    earlier = {}
+    if (out / "learning_curve.json").is_file():
+        for p in json.loads((out / "learning_curve.json").read_text())["points"]:
+            if p.get("weights") and p["n_pairs"] == n_pairs:
+                earlier[(p["step"], p["weights"])] = p
     points = []
-    found = reversed(list_checkpoints(args.run / "checkpoints"))  # oldest first
-    checkpoints = [(int(p.name.removeprefix("checkpoint-")), p) for p in found]
-    if args.epoch_ends:
-        summary = json.loads((args.run / "train" / "summary.json").read_text())
-        checkpoints = [(s, p) for s, p in checkpoints if s % summary["steps_per_epoch"] == 0]
-    for step, ckpt in checkpoints:
-        res = score_pairs(ckpt, pairs).results["blimp"]
-        points.append(
-            {"step": step, "tokens_seen": tokens.get(step), "overall": res["overall"]}
-            | {"macro": res["macro"], "n_pairs": res["n_pairs"]}
+    for ckpt in saved_checkpoints(args.run, args.epoch_ends):
+        step = ckpt["step"]
+        point = earlier.get((step, ckpt["weights"]))
+        kept = point is not None
+        if point is None:
+            res = score_pairs(ckpt["path"], pairs).results["blimp"]
+            point = {"step": step, "epoch": ckpt["epoch"], "tokens_seen": tokens.get(step)}
+            point |= {"overall": res["overall"], "macro": res["macro"], "n_pairs": n_pairs}
+            point["weights"] = ckpt["weights"]
+        points.append(point)
+        print(
+            f"step {step:>6}  epoch {ckpt['epoch']:g}  tokens {tokens.get(step) or 0:>10,}"
+            f"  BLiMP {point['overall']:.2%}{'  (kept)' if kept else ''}"
         )
-        print(f"step {step:>6}  tokens {tokens.get(step, 0):>10,}  BLiMP {res['overall']:.2%}")
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "learning_curve.json", {"run": str(args.run), "points": points})
     import matplotlib

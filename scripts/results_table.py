@@ -106,7 +106,7 @@ def time_to_reference(folder: Path) -> str:
     if hit is None:
         best = max(p["overall"] for p in points)
         return f"not reached (best {best * 100:.2f})"
-    epoch: float = points.index(hit) + 1
+    epoch: float = hit.get("epoch") or points.index(hit) + 1
     elapsed = None
     metrics = folder / "metrics.jsonl"
     if metrics.is_file():
