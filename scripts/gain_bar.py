@@ -17,12 +17,12 @@ Every figure is read from the folders' ``blimp.json`` and ``pairs.jsonl.gz``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from babylm.report import agreement, load_entry
+from babylm.runfolder import RunFiles, read_json
 from babylm.tables import markdown_table
 from scripts.results_table import exact_blimp
 
@@ -37,8 +37,9 @@ def label(folder: Path) -> str:
 
 def scores(folder: Path) -> dict[str, Any]:
     """A run's overall accuracy (every pair once), per-term accuracies and pair count."""
-    blimp = json.loads((folder / "blimp.json").read_text())
-    if not (folder / "pairs.jsonl.gz").is_file():
+    files = RunFiles.of(folder)
+    blimp = read_json(files.blimp)
+    if not files.pairs.is_file():
         raise SystemExit(f"error: {folder}: no pairs.jsonl.gz (needed for McNemar)")
     return {
         "overall": exact_blimp(folder, blimp)["overall"],
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         print("error: --seeds: give at least two seed runs", file=sys.stderr)
         sys.exit(2)
     for folder in [*seeds, *args.candidates]:
-        if not (folder / "blimp.json").is_file():
+        if not RunFiles.of(folder).blimp.is_file():
             print(f"error: {folder}: no blimp.json", file=sys.stderr)
             sys.exit(2)
     print(report(seeds, args.candidates))

@@ -24,14 +24,14 @@ from pathlib import Path
 
 from babylm.checkpoints import list_checkpoints
 from babylm.evaluation import blimp_pairs, score_pairs
-from babylm.rundir import write_json
+from babylm.runfolder import RunFolder, learning_curve_file, read_json, write_json
 
 
 def saved_checkpoints(run: Path, epoch_ends: bool = False) -> list[dict]:
     """Oldest first: step, epoch (from the checkpoint's trainer_state.json) and a fingerprint
     of its weights; with ``epoch_ends``, only those saved at the end of an epoch."""
     found = []
-    for path in reversed(list_checkpoints(run / "checkpoints")):
+    for path in reversed(list_checkpoints(RunFolder(run).checkpoints)):
         state_file, weights = path / "trainer_state.json", path / "model.safetensors"
         if not (state_file.is_file() and weights.is_file()):
             continue  # still being written, or broken by a kill
@@ -55,13 +55,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     out = args.out or Path("results") / args.run.name
-    lines = (args.run / "train" / "metrics.jsonl").read_text().splitlines()
+    run = RunFolder(args.run)
+    curve_file = learning_curve_file(out)
+    lines = run.metrics.read_text().splitlines()
     tokens = {r["step"]: r["tokens_seen"] for r in map(json.loads, lines) if "tokens_seen" in r}
     pairs = {"blimp": blimp_pairs(per_paradigm=args.per_paradigm)}
     n_pairs = len(pairs["blimp"])
     earlier = {}
-    if (out / "learning_curve.json").is_file():
-        for p in json.loads((out / "learning_curve.json").read_text())["points"]:
+    if curve_file.is_file():
+        for p in read_json(curve_file)["points"]:
             if p.get("weights") and p["n_pairs"] == n_pairs:
                 earlier[(p["step"], p["weights"])] = p
     points = []
@@ -80,7 +82,9 @@ def main() -> None:
             f"  BLiMP {point['overall']:.2%}{'  (kept)' if kept else ''}"
         )
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "learning_curve.json", {"run": str(args.run), "points": points})
+    # A run still training (no summary yet) has a partial curve: more points will come.
+    partial = run.read_summary() is None
+    write_json(curve_file, {"run": str(args.run), "partial": partial, "points": points})
     import matplotlib
 
     matplotlib.use("Agg")
@@ -93,8 +97,8 @@ def main() -> None:
     ax.set_title(f"Learning curve: {args.run.name}")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out / "learning_curve.png", dpi=110)
-    print(f"-> {out / 'learning_curve.json'}, {out / 'learning_curve.png'}")
+    fig.savefig(curve_file.with_suffix(".png"), dpi=110)
+    print(f"-> {curve_file}, {curve_file.with_suffix('.png')}")
 
 
 if __name__ == "__main__":

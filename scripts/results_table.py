@@ -15,12 +15,12 @@ import gzip
 import json
 import shlex
 import sys
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from babylm.config import list_presets, load_config
-from babylm.evaluation import pair_credit
+from babylm.evaluation.aggregate import exact_accuracies
+from babylm.runfolder import RunFiles, learning_curve_file, read_json
 from babylm.tables import markdown_table, percent
 
 BASE = "a-26m"
@@ -41,7 +41,7 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def run_config(folder: Path) -> dict[str, Any]:
     """The run's resolved config, with keys added since the run took their defaults."""
-    return load_config(str(folder / "config.yaml")).to_dict()
+    return load_config(str(RunFiles.of(folder).config)).to_dict()
 
 
 def comparable(config: dict[str, Any], with_eval: bool = False) -> dict[str, Any]:
@@ -73,24 +73,13 @@ def exact_blimp(folder: Path, blimp: dict[str, Any]) -> dict[str, Any]:
     rounds twice (58.448% became 58.5). From the pair scores, every figure is rounded once.
     Falls back to ``blimp.json`` for a folder without pair scores.
     """
-    pairs_file = folder / "pairs.jsonl.gz"
+    pairs_file = RunFiles.of(folder).pairs
     if not pairs_file.is_file():
         fields = {k: v["acc"] for k, v in blimp["fields"].items()}
         return {"overall": blimp["overall"], "macro": blimp["macro"], "fields": fields}
-    credit: dict[str, list[float]] = defaultdict(list)
-    for line in gzip.decompress(pairs_file.read_bytes()).splitlines():
-        r = json.loads(line)
-        if r["task"] == "blimp":
-            credit[r["paradigm"]].append(pair_credit(r["good"], r["bad"], blimp["protocol"]))
-    by_field: dict[str, list[float]] = defaultdict(list)
-    for paradigm, values in credit.items():
-        by_field[blimp["paradigms"][paradigm]["field"]] += values
-    every = [c for values in credit.values() for c in values]
-    return {
-        "overall": sum(every) / len(every),
-        "macro": sum(sum(v) / len(v) for v in credit.values()) / len(credit),
-        "fields": {k: sum(v) / len(v) for k, v in by_field.items()},
-    }
+    rows = map(json.loads, gzip.decompress(pairs_file.read_bytes()).splitlines())
+    field_of = {name: paradigm["field"] for name, paradigm in blimp["paradigms"].items()}
+    return exact_accuracies(rows, blimp["protocol"], field_of)
 
 
 def time_to_reference(folder: Path) -> str:
@@ -98,17 +87,17 @@ def time_to_reference(folder: Path) -> str:
 
     Minutes are the training log's ``elapsed_s`` at that step: wall time, so only comparable
     between runs that had the cores to themselves."""
-    curve = folder / "learning_curve.json"
+    curve = learning_curve_file(folder)
     if not curve.is_file():
         return "not measured"
-    points = json.loads(curve.read_text())["points"]
+    points = read_json(curve)["points"]
     hit = next((p for p in points if p["overall"] >= REFERENCE), None)
     if hit is None:
         best = max(p["overall"] for p in points)
         return f"not reached (best {best * 100:.2f})"
     epoch: float = hit.get("epoch") or points.index(hit) + 1
     elapsed = None
-    metrics = folder / "metrics.jsonl"
+    metrics = RunFiles.of(folder).metrics
     if metrics.is_file():
         for line in metrics.read_text().splitlines():
             m = json.loads(line)
@@ -120,18 +109,21 @@ def time_to_reference(folder: Path) -> str:
 
 def row(folder: Path) -> list[str]:
     config = run_config(folder)
-    summary = json.loads((folder / "summary.json").read_text())
-    blimp = json.loads((folder / "blimp.json").read_text())
+    files = RunFiles.of(folder)
+    summary = files.read_summary()
+    if summary is None:
+        raise SystemExit(f"error: {folder}: no train summary")
+    blimp = read_json(files.blimp)
     exact = exact_blimp(folder, blimp)
     diff = config_diff(config, BASE)
     fields = ", ".join(f"{k} {percent(v)}" for k, v in sorted(exact["fields"].items()))
     return [
         f"[{folder.name}]({folder.as_posix()}/)",
         "; ".join(f"{k}={_value(v)}" for k, v in diff.items()) or "(the a-26m preset)",
-        f"{summary['parameters'] / 1e6:.2f}M",
-        f"{summary['tokens_seen'] / 1e6:.2f}M",
-        f"{summary['wall_time_s'] / 60:.0f} min",
-        f"{summary['best_dev_loss']:.3f}",
+        f"{summary.parameters / 1e6:.2f}M",
+        f"{summary.tokens_seen / 1e6:.2f}M",
+        f"{summary.wall_time_s / 60:.0f} min",
+        f"{summary.best_dev_loss:.3f}",
         f"**{percent(exact['overall'])}** / {percent(exact['macro'])} ({blimp['n_pairs']:,})",
         fields,
         time_to_reference(folder),
@@ -163,6 +155,6 @@ def main(folders: list[Path]) -> None:
 
 if __name__ == "__main__":
     args = [Path(a) for a in sys.argv[1:]] or sorted(
-        p for p in Path("results").iterdir() if (p / "blimp.json").is_file()
+        p for p in Path("results").iterdir() if RunFiles.of(p).blimp.is_file()
     )
     main(args)

@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from babylm.runfolder import RunFiles, read_json
 from scripts import collect_results
 
 KEYS = {"base", "stages", "set", "runs", "description"}
@@ -67,16 +68,16 @@ def command(sweep: dict[str, Any], name: str, runs_root: Path) -> list[str]:
 def outcome(run_dir: Path) -> dict[str, Any]:
     """A finished run's headline figures, read from its files (empty where missing)."""
     out: dict[str, Any] = {}
-    summary, blimp = run_dir / "train" / "summary.json", run_dir / "eval" / "blimp.json"
-    if summary.is_file():
-        s = json.loads(summary.read_text())
+    files = RunFiles.of(run_dir)
+    s = files.read_summary()
+    if s is not None:
         out |= {
-            "parameters": s["parameters"],
-            "train_minutes": round(s["wall_time_s"] / 60, 1),
-            "best_dev_loss": round(s["best_dev_loss"], 4),
+            "parameters": s.parameters,
+            "train_minutes": round(s.wall_time_s / 60, 1),
+            "dev_loss": round(s.best_dev_loss, 4) if s.best_dev_loss is not None else None,
         }
-    if blimp.is_file():
-        b = json.loads(blimp.read_text())
+    if files.blimp.is_file():
+        b = read_json(files.blimp)
         out |= {"blimp": round(100 * b["overall"], 2), "pairs": b["n_pairs"]}
     return out
 
@@ -178,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print(
             f"{r['run']:<28} {r.get('blimp', nan):>6.2f} {r.get('pairs', 0):>6}"
-            f" {r.get('best_dev_loss', nan):>8.3f} {r.get('sweep_minutes', nan):>7.1f}"
+            f" {r.get('dev_loss') or nan:>8.3f} {r.get('sweep_minutes', nan):>7.1f}"
             f"  {r['status']}"
         )
     print(f"written: {record}")

@@ -149,3 +149,51 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         except SystemExit as exc:
             assert not exc.code, out.getvalue()
     return run_dir, out.getvalue()
+
+
+SENTENCES = ["The cat sat on the mat.", "Who did the dog see?", "Unbelievably, dogs bark."]
+
+
+@pytest.fixture(scope="session")
+def masked_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random BERT masked LM with its own byte-level BPE tokenizer (nothing
+    downloaded)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("mlm")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    specials = ["<pad>", "<s>", "</s>", "<mask>"]
+    trainer = trainers.BpeTrainer(
+        vocab_size=320,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(SENTENCES * 10, trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", special_tokens=[("<s>", 1), ("</s>", 2)]
+    )
+    wrapped = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="<pad>",
+        cls_token="<s>",
+        sep_token="</s>",
+        bos_token="<s>",
+        eos_token="</s>",
+        mask_token="<mask>",
+    )
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(wrapped),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        pad_token_id=0,
+    )
+    BertForMaskedLM(config).eval().save_pretrained(str(folder))
+    wrapped.save_pretrained(str(folder))
+    return folder

@@ -143,6 +143,33 @@ def test_aggregate_over_pairs_paradigms_terms_and_fields() -> None:
     assert low < 0.5 < high and high - low == pytest.approx(0.19, abs=0.01)
 
 
+def test_exact_accuracies_from_pair_rows_are_aggregates_figures_unrounded() -> None:
+    from babylm.evaluation.aggregate import exact_accuracies
+
+    scores = [(-1.0, -2.0), (-1.0, -2.0), (-1.0, -1.0)]
+    rows = [{"task": "blimp", "paradigm": "p1", "good": g, "bad": b} for g, b in scores]
+    rows += [{"task": "blimp", "paradigm": "p2", "good": -2.0, "bad": -1.0}]
+    rows += [{"task": "supplement", "paradigm": "s", "good": -1.0, "bad": -2.0}]  # not blimp
+    field_of = {"p1": "syntax", "p2": "semantics"}
+    exact = exact_accuracies(rows, "standard", field_of)
+    assert exact == {
+        "overall": 2.5 / 4,
+        "macro": (2.5 / 3 + 0.0) / 2,
+        "fields": {"syntax": 2.5 / 3, "semantics": 0.0},
+    }
+    pairs = [
+        Pair("blimp", r["paradigm"], str(i), "g", "b", field_of[r["paradigm"]], "t")
+        for i, r in enumerate(rows[:4])
+    ]
+    res = aggregate(pairs, [1.0, 1.0, 0.5, 0.0], "standard")
+    assert res["overall"] == round(exact["overall"], 4)
+    assert res["macro"] == round(exact["macro"], 4)
+    assert {k: v["acc"] for k, v in res["fields"].items()} == {
+        k: round(v, 4) for k, v in exact["fields"].items()
+    }
+    assert exact_accuracies(rows, "reference", field_of)["overall"] == 2 / 4  # a tie is wrong
+
+
 def test_stratified_subsets_are_fixed_and_complete() -> None:
     first = blimp_pairs(per_paradigm=5)
     assert first == blimp_pairs(per_paradigm=5)

@@ -14,6 +14,7 @@ import yaml
 from babylm.evaluation import pair_credit
 from babylm.export import build_card
 from babylm.report import mcnemar_p, published_entries
+from babylm.runfolder import RunFolder
 
 
 def card_parts(text: str) -> tuple[dict, str]:
@@ -58,11 +59,12 @@ def test_the_card_follows_the_files_it_is_built_from(
     blimp = json.loads(blimp_file.read_text())
     blimp["overall"] = 0.6789
     blimp_file.write_text(json.dumps(blimp))
-    meta, body = card_parts(build_card(run_dir))
+    run = RunFolder(run_dir)
+    meta, body = card_parts(build_card(run, run.read_config()))
     assert meta["model-index"][0]["results"][0]["metrics"][0]["value"] == 67.89
     assert "**BLiMP: 67.9%**" in body
     shutil.rmtree(run_dir / "eval")
-    meta, body = card_parts(build_card(run_dir))
+    meta, body = card_parts(build_card(run, run.read_config()))
     assert "model-index" not in meta and "has not been evaluated" in body
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from babylm import data
-from babylm.evaluation import blimp_pairs, evaluate_model, write_lm_eval_tasks
+from babylm.config import EvalConfig
+from babylm.evaluation import blimp_pairs, evaluate, write_lm_eval_tasks
 from tests.conftest import require
 
 lm_eval = require("lm_eval")
@@ -33,7 +34,8 @@ def test_log_likelihoods_and_accuracy_match_lm_eval(
     pairs = blimp_pairs(per_paradigm=PER_PARADIGM, paradigms=PARADIGMS)
     tasks = tmp_path / "tasks"
     names = list(write_lm_eval_tasks(pairs, tasks, "babylm_check_"))
-    ours = evaluate_model(tiny_model_dir, tmp_path / "ours", {"blimp": pairs})["blimp"]
+    ev = EvalConfig(tasks=["blimp"], per_paradigm=PER_PARADIGM, paradigms=list(PARADIGMS))
+    ours = evaluate(ev, tiny_model_dir, tmp_path / "ours")["blimp"]  # the eval stage's path
     theirs = simple_evaluate(
         model="hf",
         model_args=f"pretrained={tiny_model_dir},dtype=float32",

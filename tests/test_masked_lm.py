@@ -6,56 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast
+from transformers import BertForMaskedLM
 
 from babylm.config import EvalConfig
-from babylm.evaluation import blimp_pairs, evaluate_model
+from babylm.evaluation import evaluate
 from babylm.evaluation.scoring import score_masked
-from tests.conftest import require
-
-SENTENCES = ["The cat sat on the mat.", "Who did the dog see?", "Unbelievably, dogs bark."]
-
-
-@pytest.fixture(scope="module")
-def masked_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("mlm")
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    specials = ["<pad>", "<s>", "</s>", "<mask>"]
-    trainer = trainers.BpeTrainer(
-        vocab_size=320,
-        special_tokens=specials,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(SENTENCES * 10, trainer)
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", special_tokens=[("<s>", 1), ("</s>", 2)]
-    )
-    wrapped = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        pad_token="<pad>",
-        cls_token="<s>",
-        sep_token="</s>",
-        bos_token="<s>",
-        eos_token="</s>",
-        mask_token="<mask>",
-    )
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(wrapped),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        pad_token_id=0,
-    )
-    BertForMaskedLM(config).eval().save_pretrained(str(folder))
-    wrapped.save_pretrained(str(folder))
-    return folder
+from tests.conftest import SENTENCES, require
 
 
 @pytest.mark.parametrize("variant", ["original", "within_word_l2r"])
@@ -91,7 +47,7 @@ def test_variants_differ_on_multi_token_words(masked_dir: Path) -> None:
 
 
 def test_eval_scores_a_masked_lm_by_pll(masked_dir: Path, tmp_path: Path) -> None:
-    pairs = blimp_pairs(per_paradigm=2, paradigms=["passive_1"])
-    results = evaluate_model(masked_dir, tmp_path, {"blimp": pairs}, EvalConfig(batch_size=16))
+    ev = EvalConfig(tasks=["blimp"], per_paradigm=2, paradigms=["passive_1"], batch_size=16)
+    results = evaluate(ev, masked_dir, tmp_path)
     assert results["blimp"]["protocol"] == "pll-within_word_l2r"
     assert json.loads((tmp_path / "blimp.json").read_text())["n_pairs"] == 2

@@ -12,7 +12,7 @@ import pytest
 from babylm import corpus as corpus_mod
 from babylm.config import load_config
 from babylm.pipeline import run_corpus
-from babylm.rundir import same_work
+from babylm.runfolder.manifest import same_work
 
 EARLY = ("--stages", "corpus,tokenizer")  # the stages before training, which has its own tests
 
@@ -145,7 +145,7 @@ def test_outputs_get_the_usual_permissions(tmp_path: Path) -> None:
     """Temporary files and folders are private (0600/0700); renamed into place, they must not be."""
     import os
 
-    from babylm.rundir import atomic_write_text, staged_output
+    from babylm.runfolder import atomic_write_text, staged_output
 
     old = os.umask(0o022)
     try:

@@ -205,7 +205,7 @@ def test_collected_results_keep_the_suite_and_fast_figures_for_compare(
     tmp_path: Path, folder: str
 ) -> None:
     from babylm.report import load_entry
-    from babylm.runfolder import suite_dir
+    from babylm.runfolder import RunFolder
     from scripts import collect_results
 
     run = tmp_path / "run"
@@ -218,7 +218,7 @@ def test_collected_results_keep_the_suite_and_fast_figures_for_compare(
     (suite / "suite.json").write_text(json.dumps({"headlines": {"ewok": 51.0}}))
     (suite / "ewok" / "results.json").write_text("{}")
     (suite / "ewok" / "predictions.json").write_text("{}")
-    assert suite_dir(run) == suite
+    assert RunFolder(run).suite_eval.suite == suite
     fast = {"checkpoints": {"chck_1M": {"words_mark": 10**6, "headlines": {"ewok": 50.0}}}}
     (run / "eval-checkpoints" / "fast.json").write_text(json.dumps(fast))
     out = tmp_path / "results" / "run"

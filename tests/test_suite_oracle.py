@@ -25,6 +25,7 @@ from babylm import word_checkpoints
 from babylm.config import EvalConfig
 from babylm.evaluation.submission import FAST_TASKS, SUBMISSION_KEYS
 from babylm.evaluation.suite_tasks import FOLDERS, OFFICIAL_TASK, select_suite
+from babylm.runfolder import RunFolder
 from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,7 +116,7 @@ def suite_run(slices: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
                       "--set", "train.max_steps=12"])  # fmt: skip
             except SystemExit as exc:
                 assert not exc.code
-    assert [n for n, _ in word_checkpoints.list_word_checkpoints(run_dir)] == [1, 2]
+    assert [n for n, _ in word_checkpoints.list_word_checkpoints(RunFolder(run_dir))] == [1, 2]
     _babylm("eval", str(run_dir), "--tasks", "babylm", "--eval-data", str(slices))
     _babylm("eval", str(run_dir), "--checkpoints", "--eval-data", str(slices))
     _babylm("submission", str(run_dir), "--allow-missing")

@@ -21,8 +21,10 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from babylm.checkpoints import checkpoint_problem, latest_good_checkpoint
 from babylm.config import load_config
 from babylm.pipeline import run_corpus, run_tokenizer
-from babylm.runfolder import exported_dev_ppl
+from babylm.runfolder import TrainSummary
 from babylm.train import selected_weights
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 FAST = ["--set", "train.max_steps=12", "--set", "train.eval_steps=6"]  # as SMOKE_FAST
 
@@ -157,16 +159,18 @@ def test_selected_weights_and_their_dev_perplexity() -> None:
         best_model_checkpoint="/r/checkpoints/checkpoint-6", best_metric=4.0, global_step=12
     )
     evals = [{"eval_loss": 4.0, "step": 6}, {"eval_loss": 4.5, "step": 12}]
-    best = selected_weights("best", state, evals)
-    assert best == {
-        "select": "best",
-        "selected_checkpoint": "checkpoint-6",
-        "selected_dev_loss": 4.0,
-    }
+    assert selected_weights("best", state, evals) == ("checkpoint-6", 4.0)
     last = selected_weights("last", state, evals)
-    assert last["selected_checkpoint"] == "step 12 (the last)" and last["selected_dev_loss"] == 4.5
-    assert exported_dev_ppl(last) == pytest.approx(math.exp(4.5))
-    assert exported_dev_ppl({"best_dev_ppl": 60.0}) == 60.0  # a summary from before train.select
+    assert last == ("step 12 (the last)", 4.5)
+    figures = json.loads((RESULTS / "plus-s1" / "summary.json").read_text())
+    chosen = TrainSummary.from_dict(
+        figures | {"select": "last", "selected_checkpoint": last[0], "selected_dev_loss": last[1]}
+    )
+    assert chosen.exported_dev_ppl == pytest.approx(math.exp(4.5))
+    assert chosen.exported == ("step 12 (the last)", "last", 4.5)
+    before = {k: v for k, v in figures.items() if not k.startswith("select")}
+    before |= {"best_dev_ppl": 60.0}  # a summary from before train.select: model/ is the best
+    assert TrainSummary.from_dict(before).exported_dev_ppl == 60.0
 
 
 def test_checkpoint_checks(tmp_path: Path) -> None:

@@ -21,8 +21,7 @@ from babylm.pipeline import (
     parse_stages,
     prepare_run,
 )
-from babylm.rundir import process_rank, writer_lock
-from babylm.runfolder import read_config
+from babylm.runfolder import RunFolder, process_rank, writer_lock
 
 app = typer.Typer(
     add_completion=False,
@@ -144,7 +143,7 @@ def eval_(
         typer.Option(
             help="blimp, supplement, and the BabyLM 2025 suite: babylm (all of it) or any of"
             " blimp_filtered, supplement_filtered, ewok, entity_tracking, wug_adj, wug_past,"
-            " comps, reading [default: blimp,supplement]."
+            " comps, reading [default: a run's own eval tasks; a model folder: blimp,supplement]."
         ),
     ] = None,
     eval_data: Annotated[
@@ -167,22 +166,28 @@ def eval_(
         ),
     ] = None,
     protocol: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="BLiMP and the supplement: standard, reference or babylm (the official"
-            " pipeline's). The suite's tasks always use babylm."
+            " pipeline's). The suite's tasks always use babylm. [default: standard]"
         ),
-    ] = "standard",
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Sentences per forward pass.")] = 64,
     leading_space: Annotated[
         bool, typer.Option(help='Score " " + sentence, as lm-eval\'s blimp tasks do.')
     ] = False,
     mlm_variant: Annotated[
-        str, typer.Option(help="Masked LMs: within_word_l2r or original PLL.")
-    ] = "within_word_l2r",
+        str | None,
+        typer.Option(
+            help="Masked LMs: within_word_l2r or original PLL. [default: within_word_l2r]"
+        ),
+    ] = None,
     scorer: Annotated[
-        str, typer.Option(help="tree (each shared prefix once) or plain (whole sentences).")
-    ] = "tree",
+        str | None,
+        typer.Option(
+            help="tree (each shared prefix once) or plain (whole sentences). [default: tree]"
+        ),
+    ] = None,
     tokens_per_batch: Annotated[
         int, typer.Option(help="Prefix-tree nodes per forward pass (tree scorer).")
     ] = 4096,
@@ -198,38 +203,40 @@ def eval_(
     """Score a model on BLiMP (all 67,000 pairs by default) and the BLiMP supplement, or on the
     BabyLM 2025 zero-shot suite (--tasks babylm) exactly as the official pipeline scores it.
 
-    On a run folder whose eval settings these are, this is the run's eval stage (RUN/eval/,
-    skipped when up to date). Any other selection is written beside it, to
-    RUN/eval-<selection>/, and never replaces the stage's results.
+    On a run folder without selection options (or with the run's own eval settings) this is
+    the run's eval stage (RUN/eval/, skipped when up to date). Any other selection is written
+    beside it, to RUN/eval-<selection>/, and never replaces the stage's results.
     """
-    from babylm.config import EvalConfig, validate_eval
-    from babylm.pipeline import evaluate_target
+    from babylm.config import EvalConfig
+    from babylm.evaluation.run import evaluate_target
 
-    default_tasks = "" if pairs_dir and tasks is None else "blimp,supplement"
-    if checkpoints and tasks is None:
-        default_tasks = "babylm"
-    ev = EvalConfig(
-        tasks=_csv(default_tasks if tasks is None else tasks) or [],
-        per_paradigm=per_paradigm,
-        protocol=protocol,
-        scorer=scorer,
-        batch_size=batch_size,
-        tokens_per_batch=tokens_per_batch,
-        leading_space=leading_space,
-        paradigms=_csv(paradigms) or [],
-        terms=_csv(terms) or [],
-        fields=_csv(fields) or [],
-        pairs_dirs=[str(p) for p in pairs_dir or []],
-        mlm_variant=mlm_variant,
-        data_dir=str(eval_data) if eval_data else None,
-    )
-    validate_eval(ev)
+    chosen = {
+        "tasks": _csv(tasks),
+        "per_paradigm": per_paradigm,
+        "protocol": protocol,
+        "scorer": scorer,
+        "leading_space": leading_space,
+        "paradigms": _csv(paradigms),
+        "terms": _csv(terms),
+        "fields": _csv(fields),
+        "pairs_dirs": [str(p) for p in pairs_dir] if pairs_dir else None,
+        "mlm_variant": mlm_variant,
+        "data_dir": str(eval_data) if eval_data else None,
+    }
+    chosen = {k: v for k, v in chosen.items() if v not in (None, False)}
+    sizes = {"batch_size": batch_size, "tokens_per_batch": tokens_per_batch}
     if checkpoints:
-        from babylm.pipeline import evaluate_run_checkpoints
+        from babylm.evaluation.submission import evaluate_run_checkpoints
 
-        evaluate_run_checkpoints(target, ev, out)
+        evaluate_run_checkpoints(
+            target, EvalConfig(**{"tasks": ["babylm"], **chosen, **sizes}), out
+        )
         return
-    evaluate_target(target, ev, out, _report)
+    if not chosen:  # no selection: a run's own eval stage, a model folder's default tasks
+        evaluate_target(target, None, out, _report)
+        return
+    default_tasks = [] if pairs_dir and tasks is None else ["blimp", "supplement"]
+    evaluate_target(target, EvalConfig(**{"tasks": default_tasks, **chosen, **sizes}), out, _report)
 
 
 @app.command()
@@ -256,27 +263,27 @@ def submission(
 ) -> None:
     """Write the BabyLM submission file that the official collate_preds.py writes from the
     same predictions: the full suite's predictions and each checkpoint's fast figures."""
-    from babylm.pipeline import write_submission
+    from babylm.evaluation.submission import write_submission
 
     write_submission(run, track, out, eval_dir, checkpoints_dir, eval_data, allow_missing)
 
 
-RunFolder = Annotated[Path, typer.Argument(help="A run folder (runs/<name>).")]
+RunArg = Annotated[Path, typer.Argument(help="A run folder (runs/<name>).")]
 
 
 @app.command()
-def export(run: RunFolder, force: Force = False) -> None:
+def export(run: RunArg, force: Force = False) -> None:
     """Write the model card RUN/model/README.md (every number from the run's files)."""
-    cfg = read_config(run)
+    cfg = RunFolder(run).read_config()
     with writer_lock(run):
         _report(STAGE_RUNNERS["export"](cfg, run, force))
-    typer.echo(f"model card -> {run / 'model' / 'README.md'}")
+    typer.echo(f"model card -> {RunFolder(run).card}")
 
 
 @app.command()
-def report(run: RunFolder, force: Force = False) -> None:
+def report(run: RunArg, force: Force = False) -> None:
     """Compare the run with its report.compare folders and the published rows: RUN/report/."""
-    cfg = read_config(run)
+    cfg = RunFolder(run).read_config()
     with writer_lock(run):
         _report(STAGE_RUNNERS["report"](cfg, run, force))
 
@@ -299,12 +306,14 @@ def compare(
 ) -> None:
     """Compare runs side by side, with published rows: tables, plots, a self-contained HTML."""
     from babylm.report import write_report
-    from babylm.rundir import staged_output
+    from babylm.runfolder import staged_output
+    from babylm.tables import percent
 
     with staged_output(out) as tmp:
         result = write_report(folders, tmp, published, title)
     for name, res in result["runs"].items():
-        typer.echo(f"{name:<30} overall {res['overall']:.1%}  macro {res['macro']:.1%}")
+        overall, macro = percent(res["overall"], sign=True), percent(res["macro"], sign=True)
+        typer.echo(f"{name:<30} overall {overall}  macro {macro}")
     typer.echo(f"report -> {out / 'report.html'} ({', '.join(result['files'])})")
 
 

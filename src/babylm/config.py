@@ -7,7 +7,7 @@ reported as a one-line :class:`BabylmError` naming the field.
 
 A field added to a section must default to the behaviour from before it existed: stages that
 an older babylm finished, whose manifests do not know the field, count as run at its default
-(``rundir.same_work``).
+(``runfolder.manifest.same_work``).
 """
 
 from __future__ import annotations
@@ -505,12 +505,24 @@ def validate(cfg: Config) -> None:
 
 
 def validate_eval(ev: EvalConfig) -> None:
-    """The evaluation settings, checked once for the eval stage and ``babylm eval`` alike."""
+    """The evaluation settings, checked once for the eval stage and ``babylm eval`` alike
+    (and before any training, so a bad setting never waits for hours to stop a run)."""
     for task in ev.tasks:
         if task not in EVAL_TASKS:
             raise BabylmError(f"eval.tasks: unknown task {task!r} (known: {', '.join(EVAL_TASKS)})")
     if not ev.tasks and not ev.pairs_dirs:
         raise BabylmError("eval.tasks: nothing to evaluate: name a task or eval.pairs_dirs")
+    names = list(ev.tasks)
+    for folder in map(Path, ev.pairs_dirs):
+        if not folder.is_dir():
+            raise BabylmError(f"eval.pairs_dirs: {folder}: no such folder of minimal pairs")
+        if not any(folder.glob("*.jsonl")):
+            raise BabylmError(f"eval.pairs_dirs: {folder}: no *.jsonl files")
+        if folder.name in names:
+            raise BabylmError(
+                f"eval.pairs_dirs: {folder}: a task named {folder.name!r} is already selected"
+            )
+        names.append(folder.name)
     if ev.per_paradigm is not None:
         _positive("eval.per_paradigm", ev.per_paradigm)
     if ev.protocol not in PROTOCOLS:

@@ -22,7 +22,7 @@ from babylm import data
 from babylm.config import KNOWN_SOURCES, CorpusConfig
 from babylm.errors import BabylmError
 from babylm.normalize import normalize_text
-from babylm.rundir import atomic_write_bytes, sha256_bytes, sha256_file
+from babylm.runfolder import atomic_write_bytes, sha256_bytes, sha256_file
 
 READ_BLOCK = 1 << 20
 _WIKI_HEADER = re.compile(r"^(?:= )+.+(?: =)+$")

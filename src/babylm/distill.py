@@ -22,15 +22,10 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from transformers import (
-    AutoModelForCausalLM,
-    AutoTokenizer,
-    PreTrainedModel,
-    PreTrainedTokenizerBase,
-    Trainer,
-)
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer
 
 from babylm.errors import BabylmError
+from babylm.model import load_model, load_tokenizer
 from babylm.runfolder import model_folder
 
 
@@ -51,12 +46,12 @@ def load_teachers(paths: list[str], tok: PreTrainedTokenizerBase) -> list[PreTra
     teachers = []
     for path in paths:
         folder = teacher_folder(path)
-        if AutoTokenizer.from_pretrained(str(folder)).get_vocab() != vocab:
+        if load_tokenizer(folder).get_vocab() != vocab:
             raise BabylmError(
                 f"train.distill_from: {folder}: the teacher's tokenizer differs from the"
                 " student's; train the teacher with the same corpus and tokenizer settings"
             )
-        model = AutoModelForCausalLM.from_pretrained(str(folder), use_safetensors=True)
+        model, _ = load_model(folder, kind="causal", needed_for="train.distill_from")
         model.config.use_cache = False
         model.requires_grad_(False)
         teachers.append(model.eval())
@@ -107,13 +102,14 @@ class DistillationTrainer(Trainer):
         self.teachers = [t.to(self.args.device) for t in teachers]
         self.alpha, self.temperature = alpha, temperature
 
-    def compute_loss(
+    def compute_loss(  # type: ignore[override]
         self,
         model: torch.nn.Module,
         inputs: dict[str, Any],
         return_outputs: bool = False,
-        num_items_in_batch: torch.Tensor | int | None = None,
+        **kw: Any,
     ) -> torch.Tensor | tuple[torch.Tensor, Any]:
+        num_items_in_batch = kw.get("num_items_in_batch")  # the Trainer's count, when it has one
         if not model.training:  # dev loss: the student's own cross-entropy, comparable to others
             outputs = model(**inputs)
             return (outputs.loss, outputs) if return_outputs else outputs.loss

@@ -8,44 +8,41 @@ by hand: if a figure is not in the run folder, the card says so instead of inven
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from babylm import __version__
-from babylm.config import ExportConfig, TrainConfig, load_config
+from babylm.config import Config, ExportConfig, TrainConfig
 from babylm.errors import BabylmError
-from babylm.runfolder import exported_checkpoint, suite_dir
+from babylm.runfolder import RunFolder, TrainSummary, read_json
 from babylm.tables import markdown_table, percent
 
 TAGS = ["babylm", "llama", "causal-lm", "small-model"]
 
 
-def read_run(run_dir: Path) -> dict[str, Any]:
-    """The run's files the card is built from; eval results are optional."""
+def read_run(folder: RunFolder, cfg: Config) -> dict[str, Any]:
+    """The run's files the card is built from (``cfg`` is the run's resolved config); eval
+    results are optional."""
     paths = {
-        "config": run_dir / "config.yaml",
-        "corpus": run_dir / "corpus" / "manifest.json",
-        "tokenizer": run_dir / "tokenizer" / "manifest.json",
-        "summary": run_dir / "train" / "summary.json",
-        "model_config": run_dir / "model" / "config.json",
+        "corpus": folder.manifest("corpus"),
+        "tokenizer": folder.manifest("tokenizer"),
+        "summary": folder.summary,
+        "model_config": folder.model_config,
     }
     missing = [str(p) for p in paths.values() if not p.is_file()]
     if missing:
         raise BabylmError(
             f"{missing[0]}: missing; run the corpus, tokenizer and train stages first"
         )
-    run: dict[str, Any] = {"config": load_config(str(paths.pop("config")))}
-    run |= {key: json.loads(path.read_text()) for key, path in paths.items()}
+    run: dict[str, Any] = {"config": cfg, "summary": folder.read_summary()}
+    run |= {key: read_json(path) for key, path in paths.items() if key != "summary"}
     for task in ("blimp", "supplement"):
-        path = run_dir / "eval" / f"{task}.json"
-        run[task] = json.loads(path.read_text()) if path.is_file() else None
-    suite = suite_dir(run_dir)
+        path = folder.eval.result(task)
+        run[task] = read_json(path) if path.is_file() else None
     run["suite"] = {
-        path.parent.name: json.loads(path.read_text())
-        for path in sorted(suite.glob("*/results.json"))
+        task: read_json(path) for task, path in folder.suite_eval.suite_results().items()
     }
     return run
 
@@ -121,9 +118,9 @@ def card_metadata(run: dict[str, Any], repo_name: str) -> ModelCardData:
     return data
 
 
-def build_card(run_dir: Path) -> str:
+def build_card(folder: RunFolder, cfg: Config) -> str:
     """The whole README.md text: YAML metadata, then the sections."""
-    run = read_run(run_dir)
+    run = read_run(folder, cfg)
     name = run["config"].name
     meta = card_metadata(run, name)
     body = "\n".join(
@@ -146,7 +143,7 @@ def _description(run: dict[str, Any]) -> str:
     cfg, s = run["config"], run["summary"]
     return (
         f"{cfg.description.strip()}\n\n"
-        f"A LLaMA-style causal language model with {s['parameters']:,} parameters, trained from"
+        f"A LLaMA-style causal language model with {s.parameters:,} parameters, trained from"
         f" scratch on {run['corpus']['train']['bytes']:,} bytes of BabyLM text with"
         f" babylm {run['corpus'].get('babylm_version', __version__)}"
         f" (preset `{cfg.name}`).\n"
@@ -165,8 +162,8 @@ def _architecture(run: dict[str, Any]) -> str:
         ("context length", mc["max_position_embeddings"]),
         ("vocabulary", mc["vocab_size"]),
         ("tied input/output embeddings", mc.get("tie_word_embeddings", False)),
-        ("parameters", f"{s['parameters']:,}"),
-        ("non-embedding parameters", f"{s['non_embedding_parameters']:,}"),
+        ("parameters", f"{s.parameters:,}"),
+        ("non-embedding parameters", f"{s.non_embedding_parameters:,}"),
     ]
     return "## Architecture\n\n" + markdown_table(["", "value"], rows) + "\n"
 
@@ -203,24 +200,24 @@ def _training_data(run: dict[str, Any]) -> str:
 
 def _training_procedure(run: dict[str, Any]) -> str:
     t, s = run["config"].train, run["summary"]
-    hours = s["wall_time_s"] / 3600
+    hours = s.wall_time_s / 3600
     rows = [
         ("optimizer", f"AdamW, lr {t.lr:g}, weight decay {t.weight_decay:g}{_norms(t)}"),
         ("schedule", _schedule(t, s)),
         ("batch", f"{t.batch_size} x {t.grad_accum} accumulation x {_procs(s)}"),
         (
             "sequences",
-            f"{s['packing']} packing, {s['seq_len']} tokens, {s['padding_share']:.1%} padding",
+            f"{s.packing} packing, {s.seq_len} tokens, {s.padding_share:.1%} padding",
         ),
-        ("epochs", f"{s['epochs']:g}"),
+        ("epochs", f"{s.epochs:g}"),
         *_objective(t),
         *_distillation(t),
-        ("optimizer steps", f"{s['optimizer_steps']:,}"),
-        ("tokens seen", f"{s['tokens_seen']:,}"),
-        ("precision", s["precision"]),
+        ("optimizer steps", f"{s.optimizer_steps:,}"),
+        ("tokens seen", f"{s.tokens_seen:,}"),
+        ("precision", s.precision),
         ("hardware", _hardware(s)),
-        ("wall time", f"{s['wall_time_s']:,.0f} s ({hours:.2f} h)"),
-        ("best dev loss / perplexity", f"{s['best_dev_loss']:.4f} / {s['best_dev_ppl']:.1f}"),
+        ("wall time", f"{s.wall_time_s:,.0f} s ({hours:.2f} h)"),
+        ("best dev loss / perplexity", f"{s.best_dev_loss:.4f} / {s.best_dev_ppl:.1f}"),
         ("exported weights", _exported(s)),
     ]
     return (
@@ -231,16 +228,16 @@ def _training_procedure(run: dict[str, Any]) -> str:
     )
 
 
-def _exported(s: dict[str, Any]) -> str:
+def _exported(s: TrainSummary) -> str:
     """Which checkpoint the card's weights are (runs before ``train.select`` lack the keys)."""
-    name, select, loss = exported_checkpoint(s)
+    name, select, loss = s.exported
     how = "lowest dev loss" if select == "best" else "last step"
     return f"{name} ({how}" + (f", dev loss {loss:.4f})" if loss is not None else ")")
 
 
-def _schedule(t: TrainConfig, s: dict[str, Any]) -> str:
+def _schedule(t: TrainConfig, s: TrainSummary) -> str:
     decay = f" to {t.min_lr_ratio:g} x lr" if t.min_lr_ratio else ""
-    return f"{t.lr_scheduler}{decay}, {s['warmup_steps']} warm-up steps"
+    return f"{t.lr_scheduler}{decay}, {s.warmup_steps} warm-up steps"
 
 
 def _norms(t: TrainConfig) -> str:
@@ -276,15 +273,15 @@ def _distillation(t: TrainConfig) -> list[tuple[str, str]]:
     ]
 
 
-def _procs(s: dict[str, Any]) -> str:
-    return f"{s['world_size']} process" + ("es" if s["world_size"] > 1 else "")
+def _procs(s: TrainSummary) -> str:
+    return f"{s.world_size} process" + ("es" if s.world_size > 1 else "")
 
 
-def _hardware(s: dict[str, Any]) -> str:
-    what = s.get("hardware") or s["device"]  # runs before babylm 0.2 recorded only the device
-    if s["device"] == "cpu":
-        return f"{what}, {s['torch_threads']} threads"
-    return f"{what} x {s['world_size']}"
+def _hardware(s: TrainSummary) -> str:
+    what = s.hardware or s.device  # runs before babylm 0.2 recorded only the device
+    if s.device == "cpu":
+        return f"{what}, {s.torch_threads} threads"
+    return f"{what} x {s.world_size}"
 
 
 def _evaluation(run: dict[str, Any]) -> str:
@@ -372,13 +369,9 @@ def _limitations(run: dict[str, Any]) -> str:
 
 
 def check_loads(model_dir: Path) -> None:
-    """The folder must load with the Auto classes, offline and from safetensors only."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """The folder must load with the Auto classes, offline and from safetensors only, as the
+    causal LM the card's usage code loads."""
+    from babylm.model import load_model, load_tokenizer
 
-    try:
-        AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-        AutoModelForCausalLM.from_pretrained(
-            str(model_dir), local_files_only=True, use_safetensors=True
-        )
-    except (OSError, ValueError) as err:
-        raise BabylmError(f"{model_dir}: does not load with the Auto classes ({err})") from err
+    load_model(model_dir, kind="causal")
+    load_tokenizer(model_dir)

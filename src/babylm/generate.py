@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babylm.errors import BabylmError
+from babylm.model import load_model, load_tokenizer
 from babylm.runfolder import model_folder
 
 
@@ -32,21 +33,20 @@ class Sampling:
 def generate(target: Path, prompt: str, sampling: Sampling) -> list[str]:
     """Continuations of ``prompt`` (prompt included), one per sample, reproducible by seed."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+    from transformers import set_seed
 
     sampling.check()
     folder = model_folder(target)
-    if not list(folder.glob("*.safetensors")):
-        raise BabylmError(f"{folder}: no *.safetensors weights (only safetensors are loaded)")
-    tok = AutoTokenizer.from_pretrained(str(folder))
-    model = AutoModelForCausalLM.from_pretrained(str(folder), use_safetensors=True).eval()
+    model, _ = load_model(folder, kind="causal")
+    tok = load_tokenizer(folder)
     # The tokenizer's own template adds <s> where the model was trained with it.
-    inputs = tok(prompt, return_tensors="pt")
+    inputs = tok(prompt, return_tensors="pt").to(model.device)
     if inputs["input_ids"].shape[1] == 0:
         start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
         if start is None:
             raise BabylmError("an empty prompt needs a tokenizer with a BOS or EOS token")
-        inputs = {"input_ids": torch.tensor([[start]]), "attention_mask": torch.ones(1, 1).long()}
+        ids = torch.tensor([[start]], device=model.device)
+        inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
     set_seed(sampling.seed)
     greedy = sampling.temperature == 0
     options = (

@@ -1,16 +1,22 @@
-"""Model shape: a ``LlamaConfig`` from the model section, and exact parameter / FLOP counts.
+"""The model: its ``LlamaConfig`` shape, exact parameter / FLOP counts, and the one loader.
 
 Counts are computed from the shape (no weights are built), and a test checks them against
-``LlamaForCausalLM`` itself.
+``LlamaForCausalLM`` itself. :func:`load_model` and :func:`load_tokenizer` are how every
+command reads a model folder, with one set of error messages.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from transformers import LlamaConfig
 
 from babylm.config import Config, ModelConfig, expected_vocab_size
+from babylm.errors import BabylmError
+
+KINDS = ("causal", "masked")
 
 
 def llama_config(
@@ -86,3 +92,71 @@ def train_flops_per_token(c: LlamaConfig, seq_len: int) -> int:
     matmul_weights = counts.non_embedding - norms + c.vocab_size * c.hidden_size
     attention = 12 * c.num_hidden_layers * c.hidden_size * seq_len
     return 6 * matmul_weights + attention
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def load_model(
+    folder: Path, kind: str | None = None, *, needed_for: str = "this command"
+) -> tuple[Any, str]:
+    """A local model in eval mode and its kind, "causal" or "masked", from its config.
+
+    Safetensors weights only, no remote code, local files only (nothing downloaded); float32
+    on the CPU, the checkpoint's own dtype on CUDA when there is a GPU. With ``kind``, a model
+    of the other kind is refused (``needed_for`` says what needs it). Every failure a user can
+    fix is one :class:`BabylmError` line that names the folder.
+    """
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM
+
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS} or None, not {kind!r}")
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise BabylmError(f"{folder}: no config.json (not a Hugging Face model folder)")
+    if not list(folder.glob("*.safetensors")):
+        raise BabylmError(f"{folder}: no *.safetensors weights (only safetensors are loaded)")
+    try:
+        config = AutoConfig.from_pretrained(
+            str(folder), local_files_only=True, trust_remote_code=False
+        )
+    except (OSError, ValueError) as exc:
+        raise BabylmError(
+            f"{folder}/config.json: not a model config transformers knows ({_first_line(exc)})"
+        ) from None
+    architecture = (config.architectures or [""])[0]
+    found = "masked" if architecture.endswith("ForMaskedLM") else "causal"
+    if kind is not None and found != kind:
+        raise BabylmError(f"{folder}: is a {found} LM; {needed_for} needs a {kind} LM")
+    auto = AutoModelForMaskedLM if found == "masked" else AutoModelForCausalLM
+    dtype = "auto" if torch.cuda.is_available() else torch.float32  # half precision is slow on CPU
+    try:
+        model = auto.from_pretrained(
+            str(folder),
+            use_safetensors=True,
+            dtype=dtype,
+            local_files_only=True,
+            trust_remote_code=False,
+        )
+    except (OSError, ValueError) as exc:
+        raise BabylmError(
+            f"{folder}: does not load with the Auto classes ({_first_line(exc)})"
+        ) from None
+    if torch.cuda.is_available():
+        model = model.to("cuda")
+    return model.eval(), found
+
+
+def load_tokenizer(folder: Path) -> Any:
+    """The model folder's own tokenizer (local files only); one line if it cannot be read."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(
+            str(folder), local_files_only=True, trust_remote_code=False
+        )
+    except (OSError, ValueError) as exc:
+        raise BabylmError(f"{folder}: cannot load its tokenizer ({_first_line(exc)})") from None

@@ -1,11 +1,14 @@
-"""Run the pipeline stages into a run folder, skipping those whose inputs are unchanged."""
+"""Run the pipeline stages into a run folder, skipping those whose inputs are unchanged.
+
+corpus -> tokenizer -> train -> eval -> export -> report: each stage reads the run's files
+(``babylm.runfolder``) and calls the module that does its work (``corpus``, ``tokenizer``,
+``train``, ``evaluation.evaluate``, ``export``, ``report``); its manifest decides whether it
+is up to date.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import json
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,35 +16,26 @@ from pathlib import Path
 from typing import Any
 
 from babylm import corpus as corpus_mod
-from babylm.config import PAIR_TASKS, Config, EvalConfig
+from babylm.config import Config, EvalConfig, validate_eval
 from babylm.errors import BabylmError
-from babylm.rundir import (
+from babylm.runfolder import (
     MANIFEST,
+    STAGES,
+    RunFiles,
+    RunFolder,
     atomic_write_text,
     fingerprint,
     is_fresh,
     manifest_header,
     process_rank,
+    read_json,
     read_manifest,
-    sha256_bytes,
     sha256_file,
     staged_output,
     write_json,
-    writer_lock,
-)
-from babylm.runfolder import (
-    SUMMARY,
-    exported_dev_ppl,
-    is_run_folder,
-    model_folder,
-    read_config,
-    read_summary,
-    run_of,
-    suite_dir,
 )
 
 RANK_WAIT_S = 3600.0
-STAGES = ("corpus", "tokenizer", "train", "eval", "export", "report")
 
 
 @dataclass
@@ -58,8 +52,10 @@ def default_run_dir(cfg: Config) -> Path:
 
 
 def check_run(cfg: Config) -> None:
-    """What can be checked before any work (and before the run folder exists)."""
+    """What can be checked before any work (and before the run folder exists): a mistake in
+    the eval settings stops here, not after hours of training."""
     corpus_mod.check_budget(cfg.corpus)
+    validate_eval(cfg.eval)
 
 
 def prepare_run(cfg: Config, run_dir: Path) -> None:
@@ -67,7 +63,7 @@ def prepare_run(cfg: Config, run_dir: Path) -> None:
     check_run(cfg)
     if process_rank() == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run_dir / "config.yaml", cfg.to_yaml())
+        atomic_write_text(RunFolder(run_dir).config, cfg.to_yaml())
 
 
 def stage_settings(stage: str, cfg: Config) -> dict[str, Any]:
@@ -93,7 +89,7 @@ def _run_stage(
     force: bool,
 ) -> StageResult:
     """Build ``run_dir/stage`` atomically unless its manifest says it is up to date."""
-    stage_dir = run_dir / stage
+    stage_dir = RunFolder(run_dir).stage(stage)
     settings = stage_settings(stage, cfg)
     fp = fingerprint(stage, settings, inputs)
     start = time.perf_counter()
@@ -114,10 +110,11 @@ def _run_stage(
 
 
 def _require(run_dir: Path, stage: str, needed_by: str) -> dict[str, Any]:
-    manifest = read_manifest(run_dir / stage)
+    stage_dir = RunFolder(run_dir).stage(stage)
+    manifest = read_manifest(stage_dir)
     if manifest is None:
         raise BabylmError(
-            f"{run_dir / stage}: no finished {stage} stage; run the earlier stages before"
+            f"{stage_dir}: no finished {stage} stage; run the earlier stages before"
             f" {needed_by} (babylm run PRESET --run-dir {run_dir} runs them all in order)"
         )
     return manifest
@@ -132,8 +129,12 @@ def run_corpus(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
 
 def run_tokenizer(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
     _require(run_dir, "corpus", "tokenizer")
-    train_file, dev_file = run_dir / "corpus" / "train.txt", run_dir / "corpus" / "dev.txt"
-    inputs = {"corpus/train.txt": sha256_file(train_file), "corpus/dev.txt": sha256_file(dev_file)}
+    run = RunFolder(run_dir)
+    train_file, dev_file = run.train_text, run.dev_text
+    inputs = {
+        _key(run, train_file): sha256_file(train_file),
+        _key(run, dev_file): sha256_file(dev_file),
+    }
 
     def build(out: Path) -> dict[str, Any]:
         from babylm import tokenizer as tok_mod  # transformers is slow to import: only if needed
@@ -162,83 +163,58 @@ def run_train(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
     """Train, or resume a killed training, or skip a finished one with the same inputs."""
     corpus_manifest = _require(run_dir, "corpus", "train")
     tok_manifest = _require(run_dir, "tokenizer", "train")
+    run = RunFolder(run_dir)
     inputs = {
-        "corpus/train.txt": corpus_manifest["train"]["sha256"],
-        "corpus/dev.txt": corpus_manifest["dev"]["sha256"],
-        "tokenizer": tok_manifest["fingerprint"],
+        _key(run, run.train_text): corpus_manifest["train"]["sha256"],
+        _key(run, run.dev_text): corpus_manifest["dev"]["sha256"],
+        _key(run, run.tokenizer): tok_manifest["fingerprint"],
     }
     settings = stage_settings("train", cfg)
     fp = fingerprint("train", settings, inputs)
-    stage_dir = run_dir / "train"
+    stage_dir = run.stage("train")
     start = time.perf_counter()
     fresh = _fresh("train", settings, stage_dir, fp, inputs)
-    if not force and fresh and (run_dir / "model" / "config.json").is_file():
+    if not force and fresh and run.model_config.is_file():
         manifest = read_manifest(stage_dir) or {}
         return StageResult("train", "skipped", stage_dir, time.perf_counter() - start, manifest)
     from babylm import train as train_mod  # torch and transformers: only when training
 
     marker = manifest_header("train", fp, settings) | {"inputs": inputs}
-    ckpt_dir = run_dir / "checkpoints"
+    ckpt_dir = run.checkpoints
     legacy = ckpt_dir / train_mod.LEGACY_FINGERPRINT_FILE  # checkpoints from before their manifest
     same_work = _fresh("train", settings, ckpt_dir, fp, inputs) or (
         legacy.is_file() and legacy.read_text().strip() == fp
     )
     train_mod.run_training(cfg, run_dir, marker, force, same_work)
     # The summary itself is stored once, in train/summary.json (runfolder.read_summary).
-    manifest = manifest_header("train", fp, settings) | {"inputs": inputs, "summary": SUMMARY.name}
+    manifest = manifest_header("train", fp, settings) | {
+        "inputs": inputs,
+        "summary": run.summary.name,
+    }
     if process_rank() == 0:
         write_json(stage_dir / MANIFEST, manifest)  # written last: marks the stage finished
     return StageResult("train", "built", stage_dir, time.perf_counter() - start, manifest)
 
 
-def print_results(results: dict[str, dict[str, Any]]) -> None:
-    from babylm.evaluation import format_table
-
-    suite = {t: r for t, r in results.items() if r.get("protocol") == "babylm" and "headlines" in r}
-    if suite:
-        noun = "task" if len(suite) == 1 else "tasks"
-        print(f"BabyLM 2025 suite (official protocol; {len(suite)} {noun})")
-        for res in suite.values():
-            for name, value in res["headlines"].items():
-                half = res.get("headline_ties_half")
-                also = f"  (ties half: {half:.2f})" if half is not None else ""
-                print(f"  {name:<22} {value:7.2f}{also}  [{res['n_items']:,} items]")
-    for task, res in results.items():
-        if task in suite:
-            continue
-        if task != "blimp":
-            print(
-                f"{task}: overall {res['overall']:.1%}, macro {res['macro']:.1%}"
-                f" ({res['n_pairs']:,} pairs)"
-            )
-    if "blimp" in results:
-        res = results["blimp"]
-        print(format_table(res))
-        print(f"BLiMP overall {res['overall']:.4f} ({res['n_pairs']:,} pairs)", flush=True)
-
-
-def eval_extra(run_dir: Path | None) -> dict[str, Any]:
-    """What results record about the run they score: its folder and the model's dev ppl."""
-    if run_dir is None:
-        return {}
-    return {"dev_ppl": exported_dev_ppl(read_summary(run_dir)), "run": str(run_dir)}
+def _key(run: RunFolder, path: Path) -> str:
+    """How a manifest names one of the run's own files among a stage's inputs."""
+    return str(path.relative_to(run.root))
 
 
 def run_eval(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
-    """Score the run's model on the configured minimal-pair tasks into RUN/eval/."""
-    from babylm import evaluation as ev
+    """Score the run's model on the tasks of its ``eval`` settings into RUN/eval/."""
+    from babylm.evaluation import evaluate, print_results, result_summary, run_extra
 
     _require(run_dir, "train", "eval")
-    model_dir = run_dir / "model"
-    inputs = {"model/model.safetensors": sha256_file(model_dir / "model.safetensors")}
+    run = RunFolder(run_dir)
+    inputs = {_key(run, run.weights): sha256_file(run.weights)}
     for folder in cfg.eval.pairs_dirs:
         for path in sorted(Path(folder).glob("*.jsonl")):
             inputs[str(path)] = sha256_file(path)
     inputs |= suite_inputs(cfg.eval)
 
     def build(out: Path) -> dict[str, Any]:
-        pairs, suite = ev.select_pairs(cfg.eval), ev.select_suite(cfg.eval)
-        results = ev.evaluate_model(model_dir, out, pairs, cfg.eval, eval_extra(run_dir), suite)
+        results = evaluate(cfg.eval, run.model, out, run_extra(run))
         print_results(results)
         return {task: result_summary(res) for task, res in results.items()}
 
@@ -260,146 +236,55 @@ def suite_inputs(ev: EvalConfig) -> dict[str, str]:
     return out
 
 
-def result_summary(res: dict[str, Any]) -> dict[str, Any]:
-    """What a manifest records of one task's results."""
-    keys = ("headlines", "n_items") if "headlines" in res else ("overall", "macro", "n_pairs")
-    return {k: res[k] for k in (*keys, "protocol")}
+def _hash_existing(run: RunFolder, paths: list[Path]) -> dict[str, str]:
+    return {_key(run, p): sha256_file(p) for p in paths if p.is_file()}
 
 
-def read_eval_results(stage_dir: Path, ev: EvalConfig) -> dict[str, dict[str, Any]]:
-    """The results an eval folder holds for ``ev``'s tasks, as ``evaluate_model`` returned."""
-    from babylm.evaluation.suite_tasks import resolve_tasks
-
-    out = {}
-    for name in [t for t in ev.tasks if t in PAIR_TASKS] + [Path(p).name for p in ev.pairs_dirs]:
-        out[name] = json.loads((stage_dir / f"{name}.json").read_text())
-    for task in resolve_tasks(ev.tasks, Path(ev.data_dir) if ev.data_dir else None):
-        out[task] = json.loads((stage_dir / "babylm" / task / "results.json").read_text())
-    return out
-
-
-def evaluation_label(ev: EvalConfig) -> str:
-    """A folder name that says what an evaluation scored and how: ``blimp-5pp-reference``."""
-    parts = ["+".join([*ev.tasks, *(Path(p).name for p in ev.pairs_dirs)])]
-    if ev.per_paradigm is not None:
-        parts.append(f"{ev.per_paradigm}pp")
-    if ev.paradigms or ev.terms or ev.fields:
-        chosen = json.dumps([ev.paradigms, ev.terms, ev.fields]).encode()
-        parts.append(f"filtered-{sha256_bytes(chosen)[:8]}")
-    if ev.protocol != "standard":
-        parts.append(ev.protocol)
-    if ev.scorer != "tree":
-        parts.append(ev.scorer)
-    if ev.leading_space:
-        parts.append("leading-space")
-    if ev.mlm_variant != EvalConfig().mlm_variant:
-        parts.append(ev.mlm_variant)
-    return "-".join(parts)
-
-
-def evaluate_target(
-    target: Path,
-    ev: EvalConfig,
-    out: Path | None = None,
-    report: Callable[[StageResult], None] | None = None,
-) -> Path:
-    """``babylm eval``: a run's eval stage, or any other selection written beside it.
-
-    On a run folder whose ``eval`` settings ``ev`` are (batch sizes aside), this is the eval
-    stage: RUN/eval/ with its manifest, skipped when up to date. Any other selection goes to
-    ``out`` or RUN/eval-<label>/ (a model folder: runs/eval-<name>/), so a quick look never
-    replaces the results that the card and the report are built from. Returns the folder.
-    """
-    from babylm import evaluation as evaluate
-
-    model_dir, run_dir = model_folder(target), run_of(target)
-    cfg = None
-    if run_dir is not None and is_run_folder(run_dir):
-        cfg = read_config(run_dir)
-        stage_dir = run_dir / "eval"
-        same = dataclasses.replace(
-            ev, batch_size=cfg.eval.batch_size, tokens_per_batch=cfg.eval.tokens_per_batch
-        )
-        into_stage = out is None or out.resolve() == stage_dir.resolve()
-        if out is not None and into_stage and same != cfg.eval:
-            raise BabylmError(
-                f"--out {out}: that is the run's eval stage folder, which holds the run's own"
-                f" eval.* settings; leave out --out to write to {run_dir}/eval-<selection>/"
-            )
-        if same == cfg.eval and into_stage:
-            with writer_lock(run_dir):
-                result = run_eval(cfg, run_dir)
-            if report is not None:
-                report(result)
-            if result.status == "skipped":
-                print_results(read_eval_results(stage_dir, cfg.eval))
-            print(f"results -> {stage_dir} (the run's eval stage)")
-            return stage_dir
-    label = evaluation_label(ev)
-    if out is None:
-        out = run_dir / f"eval-{label}" if run_dir else Path("runs") / f"eval-{target.name}"
-    task_pairs = evaluate.select_pairs(ev)  # bad input stops here, before any writing
-    suite = evaluate.select_suite(ev)
-    lock = writer_lock(run_dir) if run_dir else contextlib.nullcontext()
-    with lock, staged_output(out) as tmp:
-        results = evaluate.evaluate_model(
-            model_dir, tmp, task_pairs, ev, eval_extra(run_dir), suite
-        )
-    print(
-        f"results -> {out} ({label}; the run's eval stage is untouched)"
-        if run_dir and cfg
-        else f"results -> {out}"
-    )
-    print_results(results)
-    return out
-
-
-def _hash_existing(run_dir: Path, names: list[str]) -> dict[str, str]:
-    return {n: sha256_file(run_dir / n) for n in names if (run_dir / n).is_file()}
+def card_inputs(run: RunFolder) -> list[Path]:
+    """The files the model card is built from (``export.read_run``)."""
+    return [
+        run.config,
+        run.manifest("corpus"),
+        run.manifest("tokenizer"),
+        run.summary,
+        run.model_config,
+        run.eval.result("blimp"),
+        run.eval.result("supplement"),
+        run.suite_eval.suite_summary,
+    ]
 
 
 def run_export(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
     """Write the model card into RUN/model/README.md and check the folder loads offline."""
     _require(run_dir, "train", "export")
-    suite = suite_dir(run_dir) / "suite.json"
-    inputs = _hash_existing(run_dir, [*CARD_INPUTS, str(suite.relative_to(run_dir))])
+    run = RunFolder(run_dir)
+    inputs = _hash_existing(run, card_inputs(run))
 
     def build(out: Path) -> dict[str, Any]:
         from babylm import export
 
-        card = export.build_card(run_dir)
-        atomic_write_text(out / "README.md", card)
-        export.check_loads(run_dir / "model")
-        atomic_write_text(run_dir / "model" / "README.md", card)
-        files = sorted(p.name for p in (run_dir / "model").iterdir())
-        return {"card": "model/README.md", "model_files": files}
+        card = export.build_card(run, cfg)
+        atomic_write_text(out / run.card.name, card)
+        export.check_loads(run.model)
+        atomic_write_text(run.card, card)
+        files = sorted(p.name for p in run.model.iterdir())
+        return {"card": _key(run, run.card), "model_files": files}
 
     return _run_stage("export", run_dir, cfg, inputs, build, force)
-
-
-CARD_INPUTS = [
-    "config.yaml",
-    "corpus/manifest.json",
-    "tokenizer/manifest.json",
-    "train/summary.json",
-    "model/config.json",
-    "eval/blimp.json",
-    "eval/supplement.json",
-]
 
 
 def run_report(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
     """Compare the run with ``report.compare`` folders and the published rows: RUN/report/."""
     _require(run_dir, "eval", "report")
+    run = RunFolder(run_dir)
     others = [Path(p) for p in cfg.report.compare]
     for other in others:
         if not other.exists():
             raise BabylmError(f"report.compare: {other} does not exist")
-    inputs = _hash_existing(
-        run_dir, ["eval/blimp.json", "train/metrics.jsonl", "eval-checkpoints/fast.json"]
-    )
+    own = RunFiles.of(run_dir)
+    inputs = _hash_existing(run, [own.blimp, own.metrics, own.fast])
     for other in others:
-        blimp = other / "eval" / "blimp.json" if (other / "eval").is_dir() else other / "blimp.json"
+        blimp = RunFiles.of(other).blimp
         if blimp.is_file():
             inputs[str(other)] = sha256_file(blimp)
 
@@ -432,32 +317,36 @@ def duration(seconds: float) -> str:
 
 def run_summary(run_dir: Path) -> str:
     """One screen: where each output is, and the run's headline figures."""
+    from babylm.tables import percent
+
+    run = RunFolder(run_dir)
     lines = [f"run folder {run_dir}/"]
     where = [
-        ("corpus", "corpus/train.txt"),
-        ("tokenizer", "tokenizer/tokenizer.json"),
-        ("model", "model/model.safetensors"),
-        ("model card", "model/README.md"),
-        ("BLiMP results", "eval/blimp.json"),
-        ("pair scores", "eval/pairs.jsonl.gz"),
-        ("report", "report/report.html"),
-        ("TensorBoard", "train/tb"),
+        ("corpus", run.train_text),
+        ("tokenizer", run.tokenizer_file),
+        ("model", run.weights),
+        ("model card", run.card),
+        ("BLiMP results", run.eval.result("blimp")),
+        ("pair scores", run.eval.pairs),
+        ("report", run.report_page),
+        ("TensorBoard", run.tensorboard),
     ]
-    for label, rel in where:
-        if (run_dir / rel).exists():
-            lines.append(f"  {label:<14} {run_dir / rel}")
-    summary = read_summary(run_dir)
+    for label, path in where:
+        if path.exists():
+            lines.append(f"  {label:<14} {path}")
+    summary = run.read_summary()
     if summary:
         lines.append(
-            f"parameters {summary['parameters']:,} | tokens seen {summary['tokens_seen']:,}"
-            f" | {summary['optimizer_steps']:,} steps | train wall time"
-            f" {duration(summary['wall_time_s'])} | best dev ppl {summary['best_dev_ppl']:.1f}"
+            f"parameters {summary.parameters:,} | tokens seen {summary.tokens_seen:,}"
+            f" | {summary.optimizer_steps:,} steps | train wall time"
+            f" {duration(summary.wall_time_s)} | best dev ppl {summary.best_dev_ppl:.1f}"
         )
-    blimp_file = run_dir / "eval" / "blimp.json"
+    blimp_file = run.eval.result("blimp")
     if blimp_file.is_file():
-        blimp = json.loads(blimp_file.read_text())
+        blimp = read_json(blimp_file)
         lines.append(
-            f"BLiMP overall {blimp['overall']:.1%} | macro {blimp['macro']:.1%}"
+            f"BLiMP overall {percent(blimp['overall'], sign=True)}"
+            f" | macro {percent(blimp['macro'], sign=True)}"
             f" | {blimp['n_pairs']:,} pairs | protocol {blimp['protocol']}"
         )
     return "\n".join(lines)
@@ -472,50 +361,3 @@ def parse_stages(text: str | None) -> list[str]:
         if name not in STAGES:
             raise BabylmError(f"--stages: unknown stage {name!r} (stages: {', '.join(STAGES)})")
     return [s for s in STAGES if s in names]
-
-
-def evaluate_run_checkpoints(target: Path, ev: EvalConfig, out: Path | None = None) -> Path:
-    """``babylm eval RUN --checkpoints``: the fast suite on every word checkpoint, written to
-    ``out`` (default RUN/eval-checkpoints/) in one rename."""
-    from babylm.evaluation.submission import evaluate_checkpoints
-
-    run_dir = run_of(target)
-    if run_dir is None or not is_run_folder(run_dir):
-        raise BabylmError(f"{target}: --checkpoints needs a run folder (runs/<name>)")
-    out = out or run_dir / "eval-checkpoints"
-    with writer_lock(run_dir), staged_output(out) as tmp:
-        summary = evaluate_checkpoints(run_dir, ev, tmp, eval_extra(run_dir))
-    for name, entry in summary["checkpoints"].items():
-        figures = ", ".join(f"{k} {v:.2f}" for k, v in entry["headlines"].items())
-        print(f"{name}: {figures}")
-    print(f"fast evals -> {out} (fast.json, fast_curve.png)")
-    return out
-
-
-def write_submission(
-    run_dir: Path,
-    track: str,
-    out: Path | None,
-    eval_dir: Path | None = None,
-    checkpoints_dir: Path | None = None,
-    data_dir: Path | None = None,
-    allow_missing: bool = False,
-) -> Path:
-    """``babylm submission RUN``: the official collation of the run's suite predictions."""
-    from babylm.evaluation.submission import NOT_PRODUCED, build_submission
-
-    if eval_dir is None:
-        eval_dir = suite_dir(run_dir).parent
-    checkpoints_dir = checkpoints_dir or run_dir / "eval-checkpoints"
-    if data_dir is None and (checkpoints_dir / "fast.json").is_file():
-        recorded = json.loads((checkpoints_dir / "fast.json").read_text()).get("data_dir")
-        data_dir = Path(recorded) if recorded else None
-    ev = EvalConfig(tasks=["babylm"], data_dir=str(data_dir) if data_dir else None)
-    content, missing = build_submission(eval_dir, checkpoints_dir, ev, track, allow_missing)
-    out = out or run_dir / f"submission-{track}.json"
-    atomic_write_text(out, json.dumps(content))
-    for name in missing:
-        print(f"submission: left out (--allow-missing): {name}", file=sys.stderr)
-    print(f"submission: not produced by babylm: {', '.join(NOT_PRODUCED)}", file=sys.stderr)
-    print(f"submission ({track}) -> {out}")
-    return out

@@ -18,8 +18,7 @@ from typing import Any
 
 from babylm.errors import BabylmError
 from babylm.evaluation import pair_credit
-from babylm.rundir import atomic_write_text
-from babylm.runfolder import suite_dir
+from babylm.runfolder import RunFiles, atomic_write_text
 from babylm.tables import markdown_table, percent
 
 
@@ -55,34 +54,21 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def load_entry(path: Path, name: str | None = None) -> Entry:
-    """A run folder (``RUN/eval/blimp.json``) or an eval folder (``blimp.json``)."""
-    run_dir = path if (path / "eval" / "blimp.json").is_file() else None
-    eval_dir = path / "eval" if run_dir else path
-    if not (eval_dir / "blimp.json").is_file():
+    """A run folder, an eval folder, or a run's copy in ``results/<run>/`` (``RunFiles``)."""
+    files = RunFiles.of(path)
+    if not files.blimp.is_file():
         raise BabylmError(f"{path}: no blimp.json here or in eval/ (run `babylm eval` first)")
-    res = _read_json(eval_dir / "blimp.json")
+    res = _read_json(files.blimp)
     metrics: list[dict[str, Any]] = []
-    # A run's training log; a committed results/<run>/ folder keeps it beside blimp.json.
-    metrics_file = run_dir / "train" / "metrics.jsonl" if run_dir else eval_dir / "metrics.jsonl"
-    if metrics_file.is_file():
-        lines = metrics_file.read_text(encoding="utf-8").splitlines()
+    if files.metrics.is_file():
+        lines = files.metrics.read_text(encoding="utf-8").splitlines()
         metrics = [json.loads(line) for line in lines if line.strip()]
-    sup = eval_dir / "supplement.json"
+    sup = files.supplement
     lead = " +space" if res.get("leading_space") else ""
-    # A run's suite folder; an eval folder's babylm/, or the copy a results/<run>/ keeps.
-    suites = (
-        [suite_dir(run_dir) / "suite.json"]
-        if run_dir
-        else [eval_dir / "babylm" / "suite.json", eval_dir / "suite" / "suite.json"]
-    )
-    suite = next((_read_json(p)["headlines"] for p in suites if p.is_file()), {})
-    # `babylm eval RUN --checkpoints` writes RUN/eval-checkpoints/; results/<run>/ keeps a copy.
-    fasts = [eval_dir / "fast.json"]
-    if run_dir:
-        fasts.append(run_dir / "eval-checkpoints" / "fast.json")
-    fast_curve = next((_read_json(p)["checkpoints"] for p in fasts if p.is_file()), {})
+    suite = next((_read_json(p)["headlines"] for p in files.suite_summaries if p.is_file()), {})
+    fast_curve = _read_json(files.fast)["checkpoints"] if files.fast.is_file() else {}
     return Entry(
-        name=name or (path.name if path.name != "eval" else path.parent.name),
+        name=name or files.name,
         overall=res["overall"],
         macro=res["macro"],
         paradigms={k: v["acc"] for k, v in res["paradigms"].items()},
@@ -91,7 +77,7 @@ def load_entry(path: Path, name: str | None = None) -> Entry:
         n_pairs=res["n_pairs"],
         protocol=res["protocol"] + lead,
         metrics=metrics,
-        pairs_file=eval_dir / "pairs.jsonl.gz" if (eval_dir / "pairs.jsonl.gz").is_file() else None,
+        pairs_file=files.pairs if files.pairs.is_file() else None,
         supplement=_read_json(sup)["overall"] if sup.is_file() else None,
         supplement_pairs=_read_json(sup)["n_pairs"] if sup.is_file() else None,
         suite=suite,

@@ -25,7 +25,6 @@ import torch
 from accelerate import PartialState
 from datasets import DatasetDict
 from transformers import (
-    AutoTokenizer,
     DataCollatorForLanguageModeling,
     GenerationConfig,
     LlamaForCausalLM,
@@ -45,9 +44,18 @@ from babylm.distill import DistillationTrainer, load_teachers
 from babylm.ema import WeightAverage
 from babylm.ema import trainer_hooks as ema_trainer
 from babylm.errors import BabylmError
-from babylm.model import llama_config, parameter_counts, train_flops_per_token
+from babylm.model import llama_config, load_tokenizer, parameter_counts, train_flops_per_token
 from babylm.objectives import ObjectiveCollator, ObjectiveTrainer
-from babylm.rundir import MANIFEST, atomic_write_text, process_rank, staged_output, write_json
+from babylm.runfolder import (
+    MANIFEST,
+    RunFolder,
+    TrainSummary,
+    atomic_write_text,
+    process_rank,
+    staged_output,
+    write_json,
+    write_summary,
+)
 from babylm.tokenizer import save_tokenizer
 
 log = logging.getLogger("babylm.train")
@@ -245,10 +253,9 @@ def distributed_state() -> PartialState:
 
 def prepare_data(cfg: Config, run_dir: Path, tok: PreTrainedTokenizerBase) -> DatasetDict:
     """The run's corpus as training examples; rank 0 builds the cache, the others reuse it."""
+    run = RunFolder(run_dir)
     with distributed_state().main_process_first():
-        raw = packing.load_text(
-            run_dir / "corpus" / "train.txt", run_dir / "corpus" / "dev.txt", run_dir / "cache"
-        )
+        raw = packing.load_text(run.train_text, run.dev_text, run.cache)
         return packing.build_examples(raw, tok, cfg.train.packing, cfg.train.seq_len)
 
 
@@ -381,22 +388,23 @@ def make_trainer(
 
 def run_training(
     cfg: Config, run_dir: Path, marker: dict[str, Any], force: bool, same_work: bool = False
-) -> dict[str, Any]:
+) -> TrainSummary:
     """Train (or resume) and write ``RUN/model/``; return the summary (rank 0's is complete).
 
     ``marker`` is the train stage's manifest header (fingerprint, settings, inputs), written
     into ``RUN/checkpoints/`` so that a later call knows whether they belong to its training;
-    ``same_work`` says the pipeline has found that they do (``rundir.is_fresh`` on that
+    ``same_work`` says the pipeline has found that they do (``runfolder.is_fresh`` on that
     marker, or ``fingerprint.txt`` in a folder from before it).
     """
     tr = cfg.train
     precision = resolve_precision(tr.precision)
-    ckpt_dir, train_dir = run_dir / "checkpoints", run_dir / "train"
+    run = RunFolder(run_dir)
+    ckpt_dir, train_dir = run.checkpoints, run.stage("train")
     resume = _resume_point(ckpt_dir, force, same_work)
     if process_rank() == 0:
         if resume is None:
             shutil.rmtree(train_dir, ignore_errors=True)
-            shutil.rmtree(run_dir / word_checkpoints.FOLDER, ignore_errors=True)
+            shutil.rmtree(run.word_checkpoints, ignore_errors=True)
         train_dir.mkdir(parents=True, exist_ok=True)
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         if resume is None:
@@ -404,11 +412,11 @@ def run_training(
     resume_step = int(resume.name.split("-")[1]) if resume else 0
     elapsed_offset = 0.0
     if process_rank() == 0:
-        elapsed_offset = _trim_metrics(train_dir / "metrics.jsonl", resume_step)
+        elapsed_offset = _trim_metrics(run.metrics, resume_step)
     if resume:
         _say(f"train: resuming from {resume} (step {resume_step})")
 
-    tok = AutoTokenizer.from_pretrained(str(run_dir / "tokenizer"))
+    tok = load_tokenizer(run.tokenizer)
     model, model_config = build_model(cfg, tok)
     data = prepare_data(cfg, run_dir, tok)
     world_size = distributed_state().num_processes
@@ -427,16 +435,15 @@ def run_training(
     )
     eval_steps = tr.eval_steps or plan["steps_per_epoch"]
     args = training_arguments(cfg, ckpt_dir, plan, precision, eval_steps)
-    metrics = MetricsLog(train_dir / "metrics.jsonl", elapsed_offset)
+    metrics = MetricsLog(run.metrics, elapsed_offset)
     ema = WeightAverage(tr.ema_decay) if tr.ema_decay else None
     callbacks: list[TrainerCallback] = [metrics, EvaluateEachEpoch()]
     if ema is not None:
         callbacks.insert(0, ema)  # first: later callbacks see the step's average
     if tr.word_checkpoints:
-        words = word_checkpoints.count_words(run_dir / "corpus" / "train.txt")
-        folder = run_dir / word_checkpoints.FOLDER
+        words = word_checkpoints.count_words(run.train_text)
         callbacks.append(
-            word_checkpoints.WordCheckpoints(folder, words, plan["steps_per_epoch"], tok, ema)
+            word_checkpoints.WordCheckpoints(run, words, plan["steps_per_epoch"], tok, ema)
         )
         marks = word_checkpoints.schedule_millions(
             round(words * plan["total_steps"] / plan["steps_per_epoch"])
@@ -448,7 +455,7 @@ def run_training(
     if process_rank() == 0:
         from torch.utils.tensorboard import SummaryWriter
 
-        callbacks.append(TensorBoardCallback(SummaryWriter(str(train_dir / "tb"))))
+        callbacks.append(TensorBoardCallback(SummaryWriter(str(run.tensorboard))))
     trainer = make_trainer(model, tok, data, args, callbacks, cfg, ema)
     session_start = time.perf_counter()
     tokens_before = 0
@@ -483,10 +490,10 @@ def run_training(
     )
     if trainer.is_world_process_zero():
         trainer.model.config.use_cache = True  # the Trainer turns it off; generation wants it
-        with staged_output(run_dir / "model") as out:
+        with staged_output(run.model) as out:
             trainer.model.save_pretrained(str(out), safe_serialization=True)
             save_tokenizer(tok, out)
-        write_json(train_dir / "summary.json", summary)
+        write_summary(run.summary, summary)
     return summary
 
 
@@ -507,7 +514,7 @@ class TrainingRecord:
 
 def _summary(
     trainer: Trainer, metrics: MetricsLog, cfg: Config, rec: TrainingRecord
-) -> dict[str, Any]:
+) -> TrainSummary:
     """What ``train/summary.json`` records about a finished training."""
     state = trainer.state
     tr = cfg.train
@@ -517,58 +524,55 @@ def _summary(
     evals = [r for r in state.log_history if "eval_loss" in r]
     counts = parameter_counts(model_config)
     session_tokens = state.num_input_tokens_seen - tokens_before
-    return {
-        "wall_time_s": round(metrics.elapsed(), 1),
-        "session_wall_time_s": round(session_s, 1),
-        "resumed_from_step": resume_step,
-        "optimizer_steps": state.global_step,
-        "epochs": round(state.epoch or 0, 3),
-        "tokens_seen": state.num_input_tokens_seen,
-        "train_seconds": round(metrics.train_seconds, 1),
-        "useful_tokens_per_s": round(session_tokens / max(metrics.train_seconds, 1e-9), 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "final_dev_loss": evals[-1]["eval_loss"] if evals else None,
-        "final_dev_ppl": math.exp(evals[-1]["eval_loss"]) if evals else None,
-        "best_dev_loss": state.best_metric,
-        "best_dev_ppl": math.exp(state.best_metric) if state.best_metric is not None else None,
-        "best_checkpoint": Path(state.best_model_checkpoint).name
+    selected, selected_loss = selected_weights(tr.select, state, evals)
+    return TrainSummary(
+        wall_time_s=round(metrics.elapsed(), 1),
+        session_wall_time_s=round(session_s, 1),
+        resumed_from_step=resume_step,
+        optimizer_steps=state.global_step,
+        epochs=round(state.epoch or 0, 3),
+        tokens_seen=state.num_input_tokens_seen,
+        train_seconds=round(metrics.train_seconds, 1),
+        useful_tokens_per_s=round(session_tokens / max(metrics.train_seconds, 1e-9), 1),
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        final_dev_loss=evals[-1]["eval_loss"] if evals else None,
+        final_dev_ppl=math.exp(evals[-1]["eval_loss"]) if evals else None,
+        best_dev_loss=state.best_metric,
+        best_dev_ppl=math.exp(state.best_metric) if state.best_metric is not None else None,
+        best_checkpoint=Path(state.best_model_checkpoint).name
         if state.best_model_checkpoint
         else None,
-        **selected_weights(tr.select, state, evals),
-        "parameters": counts.total,
-        "non_embedding_parameters": counts.non_embedding,
-        "train_flops_per_token": train_flops_per_token(model_config, tr.seq_len),
-        "packing": tr.packing,
-        "seq_len": tr.seq_len,
-        "padding_share": data_stats["padding_share"],
-        "train_examples": data_stats["examples"],
-        "train_tokens_per_epoch": data_stats["tokens"],
-        "dev_examples": dev_examples,
+        select=tr.select,
+        selected_checkpoint=selected,
+        selected_dev_loss=selected_loss,
+        parameters=counts.total,
+        non_embedding_parameters=counts.non_embedding,
+        train_flops_per_token=train_flops_per_token(model_config, tr.seq_len),
+        packing=tr.packing,
+        seq_len=tr.seq_len,
+        padding_share=data_stats["padding_share"],
+        train_examples=data_stats["examples"],
+        train_tokens_per_epoch=data_stats["tokens"],
+        dev_examples=dev_examples,
         **plan,
-        "batch_size": tr.batch_size,
-        "grad_accum": tr.grad_accum,
-        "world_size": trainer.args.world_size,
-        "precision": precision,
-        "device": "cuda" if torch.cuda.is_available() else "cpu",
-        "hardware": _hardware_name(),
-        "torch_threads": torch.get_num_threads(),
-    }
+        batch_size=tr.batch_size,
+        grad_accum=tr.grad_accum,
+        world_size=trainer.args.world_size,
+        precision=precision,
+        device="cuda" if torch.cuda.is_available() else "cpu",
+        hardware=_hardware_name(),
+        torch_threads=torch.get_num_threads(),
+    )
 
 
-def selected_weights(select: str, state: Any, evals: list[dict[str, Any]]) -> dict[str, Any]:
-    """Which weights were exported as ``RUN/model/`` and their dev loss (``train.select``)."""
+def selected_weights(
+    select: str, state: Any, evals: list[dict[str, Any]]
+) -> tuple[str, float | None]:
+    """Which weights are exported as ``RUN/model/`` (``train.select``), and their dev loss."""
     if select == "best" and state.best_model_checkpoint:
-        return {
-            "select": select,
-            "selected_checkpoint": Path(state.best_model_checkpoint).name,
-            "selected_dev_loss": state.best_metric,
-        }
+        return Path(state.best_model_checkpoint).name, state.best_metric
     last_eval = evals[-1] if evals and evals[-1].get("step") == state.global_step else None
-    return {
-        "select": select,
-        "selected_checkpoint": f"step {state.global_step} (the last)",
-        "selected_dev_loss": last_eval["eval_loss"] if last_eval else None,
-    }
+    return f"step {state.global_step} (the last)", last_eval["eval_loss"] if last_eval else None
 
 
 def _hardware_name() -> str:

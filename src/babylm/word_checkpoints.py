@@ -11,7 +11,6 @@ listed with its step and counts in ``index.json``.
 
 from __future__ import annotations
 
-import json
 import re
 from contextlib import nullcontext
 from pathlib import Path
@@ -19,9 +18,8 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from babylm.rundir import staged_output, write_json
+from babylm.runfolder import RunFolder, read_json, staged_output, write_json
 
-FOLDER = "word_checkpoints"
 WORDS_PER_MARK = 1_000_000
 """One "M" of a checkpoint name (tests shrink it to exercise the schedule on tiny corpora)."""
 _NAME = re.compile(r"^chck_(\d+)M$")
@@ -49,9 +47,9 @@ def count_words(path: Path) -> int:
     return words + len(tail.split())
 
 
-def list_word_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
+def list_word_checkpoints(run: RunFolder) -> list[tuple[int, Path]]:
     """``(millions, folder)`` of a run's complete word checkpoints, in order."""
-    folder = run_dir / FOLDER
+    folder = run.word_checkpoints
     if not folder.is_dir():
         return []
     found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
@@ -62,14 +60,14 @@ class WordCheckpoints(TrainerCallback):
     """Saves ``chck_<n>M`` at the first optimizer step whose words seen reach each mark."""
 
     def __init__(
-        self, out: Path, words_per_epoch: int, steps_per_epoch: int, tok: Any, ema: Any = None
+        self, run: RunFolder, words_per_epoch: int, steps_per_epoch: int, tok: Any, ema: Any = None
     ) -> None:
-        self.out, self.tok = out, tok
+        self.run, self.out, self.tok = run, run.word_checkpoints, tok
         self.ema = ema
         """A ``babylm.ema.WeightAverage``: the checkpoints then hold the average, as the run's
         model does."""
         self.words_per_epoch, self.steps_per_epoch = words_per_epoch, steps_per_epoch
-        self.index_path = out / "index.json"
+        self.index_path = run.word_checkpoint_index
 
     def words_at(self, step: int) -> int:
         return round(step * self.words_per_epoch / self.steps_per_epoch)
@@ -78,7 +76,7 @@ class WordCheckpoints(TrainerCallback):
         if not state.is_world_process_zero or model is None:
             return
         words = self.words_at(state.global_step)
-        done = {n for n, _ in list_word_checkpoints(self.out.parent)}
+        done = {n for n, _ in list_word_checkpoints(self.run)}
         for mark in schedule_millions(words):
             if mark not in done:
                 self._save(mark, model, state, words)
@@ -90,7 +88,7 @@ class WordCheckpoints(TrainerCallback):
         with averaged, staged_output(self.out / f"chck_{mark}M") as tmp:
             model.save_pretrained(str(tmp), safe_serialization=True)
             save_tokenizer(self.tok, tmp)
-        index = json.loads(self.index_path.read_text()) if self.index_path.is_file() else {}
+        index = read_json(self.index_path) if self.index_path.is_file() else {}
         index[f"chck_{mark}M"] = {
             "words_mark": mark * WORDS_PER_MARK,
             "words_seen": words,

@@ -4,18 +4,22 @@
 ``scoring``    log-probabilities: the prefix-tree and plain causal scorers, masked-LM PLL
 ``prefix_tree`` the prefix-tree layout the tree scorer runs on
 ``aggregate``  the tie rule, accuracies per paradigm, term and field, Wilson intervals
-``run``        ``score_pairs`` (nothing written), ``write_results``, ``evaluate_model`` (both)
+``run``        ``evaluate`` (the one path: a selection to written results, for the eval
+               stage and ``babylm eval`` alike), ``evaluate_target`` (``babylm eval``: the
+               run's stage, or another selection beside it), ``score_pairs`` (nothing written)
+``results``    what an evaluation wrote: printed, read back, recorded in a manifest
 ``suite_tasks`` the BabyLM 2025 zero-shot tasks, read as the official pipeline reads them
 ``suite``      their official protocol and figures, through the prefix-tree scorer
 ``submission`` the challenge's submission file and word-budget checkpoints' fast evals
+               (``babylm submission``, ``babylm eval RUN --checkpoints``)
 """
 
 from babylm.evaluation.aggregate import aggregate, format_table, pair_credit, wilson_interval
+from babylm.evaluation.results import print_results, read_results, result_summary, run_extra
 from babylm.evaluation.run import (
     Scored,
-    evaluate_model,
+    evaluate,
     evaluate_suite,
-    load_scoring_model,
     score_pairs,
     write_results,
 )
@@ -34,12 +38,15 @@ __all__ = [
     "Scored",
     "aggregate",
     "blimp_pairs",
-    "evaluate_model",
+    "evaluate",
     "evaluate_suite",
     "folder_pairs",
     "format_table",
-    "load_scoring_model",
     "pair_credit",
+    "print_results",
+    "read_results",
+    "result_summary",
+    "run_extra",
     "score_pairs",
     "select_pairs",
     "select_suite",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from babylm.evaluation.tasks import Pair
@@ -64,6 +65,33 @@ def aggregate(pairs: list[Pair], credit: list[float], protocol: str) -> dict[str
         "paradigms": paradigms,
         "terms": _group(pairs, credit, lambda p: p.term),
         "fields": _group(pairs, credit, lambda p: p.field),
+    }
+
+
+def exact_accuracies(
+    rows: Iterable[Mapping[str, Any]],
+    protocol: str,
+    field_of: Mapping[str, str],
+    task: str = "blimp",
+) -> dict[str, Any]:
+    """Overall, macro and per-field accuracy of one task, unrounded, from per-pair rows (as in
+    ``pairs.jsonl.gz``: task, paradigm, good, bad); ``field_of`` maps a paradigm to its field.
+
+    :func:`aggregate` rounds each paradigm to 4 decimals and takes the macro over those; here
+    the macro is over the exact paradigm accuracies, so a figure printed from it is rounded once.
+    """
+    credit: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        if r["task"] == task:
+            credit[r["paradigm"]].append(pair_credit(r["good"], r["bad"], protocol))
+    by_field: dict[str, list[float]] = defaultdict(list)
+    for paradigm, values in credit.items():
+        by_field[field_of[paradigm]] += values
+    every = [c for values in credit.values() for c in values]
+    return {
+        "overall": sum(every) / len(every),
+        "macro": sum(sum(v) / len(v) for v in credit.values()) / len(credit),
+        "fields": {k: sum(v) / len(v) for k, v in by_field.items()},
     }
 
 

@@ -2,23 +2,37 @@
 
 A pair is correct when log P(good) > log P(bad); a tie counts as half (standard protocol) or
 as wrong (reference protocol). Scoring writes nothing, so scripts (learning curves) call it
-without a throwaway folder; ``evaluate_model`` is the two together, the path that the eval stage
-and ``babylm eval`` share.
+without a throwaway folder; ``evaluate`` is selection, scoring and writing together, the one
+path that the eval stage and ``babylm eval`` share.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import gzip
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from babylm.config import EvalConfig
+from babylm.config import EvalConfig, validate_eval
 from babylm.errors import BabylmError
 from babylm.evaluation.aggregate import aggregate, pair_credit
 from babylm.evaluation.tasks import Pair
-from babylm.rundir import atomic_write_bytes, write_json
+from babylm.model import load_model, load_tokenizer
+from babylm.runfolder import (
+    EvalFolder,
+    atomic_write_bytes,
+    evaluation_label,
+    model_eval_folder,
+    model_folder,
+    run_of,
+    staged_output,
+    write_json,
+    writer_lock,
+)
 
 
 def write_pairs(path: Path, pairs: list[Pair], good: list[float], bad: list[float]) -> None:
@@ -36,50 +50,6 @@ def write_pairs(path: Path, pairs: list[Pair], good: list[float], bad: list[floa
         for p, g, b in zip(pairs, good, bad, strict=True)
     )
     atomic_write_bytes(path, gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0))
-
-
-def save_results(out_dir: Path, name: str, results: dict[str, Any]) -> None:
-    write_json(out_dir / f"{name}.json", results)
-
-
-def load_scoring_model(model_dir: Path) -> tuple[Any, str]:
-    """A local model in eval mode and its kind, "causal" or "masked", from its config.
-
-    Safetensors weights only, no remote code, nothing downloaded.
-    """
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM
-
-    if not (model_dir / "config.json").is_file():
-        raise BabylmError(f"{model_dir}: no config.json (not a Hugging Face model folder)")
-    if not list(model_dir.glob("*.safetensors")):
-        raise BabylmError(f"{model_dir}: no *.safetensors weights (only safetensors are loaded)")
-    try:
-        config = AutoConfig.from_pretrained(str(model_dir))
-    except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BabylmError(
-            f"{model_dir}/config.json: not a model config transformers knows ({first})"
-        ) from None
-    architecture = (config.architectures or [""])[0]
-    kind = "masked" if architecture.endswith("ForMaskedLM") else "causal"
-    auto = AutoModelForMaskedLM if kind == "masked" else AutoModelForCausalLM
-    dtype = "auto" if torch.cuda.is_available() else torch.float32  # half precision is slow on CPU
-    model = auto.from_pretrained(str(model_dir), use_safetensors=True, dtype=dtype)
-    if torch.cuda.is_available():
-        model = model.to("cuda")
-    return model.eval(), kind
-
-
-def load_tokenizer(model_dir: Path) -> Any:
-    """The model folder's own tokenizer (local files only); one line if it cannot be read."""
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(str(model_dir))
-    except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BabylmError(f"{model_dir}: cannot load its tokenizer ({first})") from None
 
 
 @dataclass
@@ -113,7 +83,7 @@ def score_pairs(
 
     ev = ev or EvalConfig()
     protocol = ev.protocol
-    model, kind = load_scoring_model(model_dir)
+    model, kind = load_model(model_dir)
     tok = load_tokenizer(model_dir)
     everything = [p for pairs in task_pairs.values() for p in pairs]
     if kind == "masked":
@@ -145,9 +115,10 @@ def score_pairs(
 
 def write_results(out_dir: Path, scored: Scored) -> None:
     """``<task>.json`` for each task and ``pairs.jsonl.gz`` (every pair's two scores)."""
+    folder = EvalFolder(out_dir)
     for task, result in scored.results.items():
-        save_results(out_dir, task, result)
-    write_pairs(out_dir / "pairs.jsonl.gz", scored.pairs, scored.good, scored.bad)
+        write_json(folder.result(task), result)
+    write_pairs(folder.pairs, scored.pairs, scored.good, scored.bad)
 
 
 def evaluate_suite(
@@ -163,12 +134,9 @@ def evaluate_suite(
     from babylm.evaluation.suite import TIE_RULE, run_task, write_task
 
     ev = ev or EvalConfig()
-    model, kind = load_scoring_model(model_dir)
-    if kind != "causal":
-        raise BabylmError(
-            f"{model_dir}: the BabyLM suite is scored with the official causal protocol; this is"
-            " a masked LM"
-        )
+    model, _ = load_model(
+        model_dir, kind="causal", needed_for="the BabyLM suite (official causal protocol)"
+    )
     tok = load_tokenizer(model_dir)
     results: dict[str, dict[str, Any]] = {}
     for task, source in sources.items():
@@ -179,25 +147,82 @@ def evaluate_suite(
         results[task] = result | (extra or {})
         write_task(out_dir, task, results[task], preds)
     headlines = {k: v for r in results.values() for k, v in r["headlines"].items()}
-    save_results(out_dir / "babylm", "suite", {"headlines": headlines, "tasks": list(results)})
+    write_json(EvalFolder(out_dir).suite_summary, {"headlines": headlines, "tasks": list(results)})
     return results
 
 
-def evaluate_model(
-    model_dir: Path,
-    out_dir: Path,
-    task_pairs: dict[str, list[Pair]],
-    ev: EvalConfig | None = None,
-    extra: dict[str, Any] | None = None,
-    suite: dict[str, Any] | None = None,
+def evaluate(
+    ev: EvalConfig, model_dir: Path, out: Path, extra: dict[str, Any] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Score every task's pairs, and the BabyLM ``suite`` tasks, and write the results into
-    ``out_dir``; return them by task."""
+    """The one evaluation path, for the eval stage and ``babylm eval`` alike: the tasks ``ev``
+    selects (checked once, by ``config.validate_eval``), scored with the model in
+    ``model_dir`` and written into the eval folder ``out``; returns the results by task."""
+    from babylm.evaluation.suite_tasks import select_suite
+    from babylm.evaluation.tasks import select_pairs
+
+    task_pairs, suite = select_pairs(ev), select_suite(ev)
     results: dict[str, dict[str, Any]] = {}
     if task_pairs:
         scored = score_pairs(model_dir, task_pairs, ev, extra)
-        write_results(out_dir, scored)
+        write_results(out, scored)
         results |= scored.results
     if suite:
-        results |= evaluate_suite(model_dir, out_dir, suite, ev, extra)
+        results |= evaluate_suite(model_dir, out, suite, ev, extra)
     return results
+
+
+def evaluate_target(
+    target: Path,
+    ev: EvalConfig | None,
+    out: Path | None = None,
+    report: Callable[[Any], None] | None = None,
+) -> Path:
+    """``babylm eval``: a run's eval stage, or any other selection written beside it.
+
+    ``ev`` None (no selection given) on a run folder is the run's eval stage, whatever its
+    tasks: RUN/eval/ with its manifest, skipped when up to date; so is a selection equal to
+    the run's ``eval`` settings (batch sizes aside). Any other selection goes to ``out`` or
+    RUN/eval-<label>/ (a model folder: runs/eval-<name>/), so a quick look never replaces the
+    results that the card and the report are built from. Returns the folder.
+    """
+    from babylm.evaluation.results import print_results, read_results, run_extra
+    from babylm.pipeline import run_eval  # the eval stage (pipeline imports this module lazily)
+
+    model_dir, run = model_folder(target), run_of(target)
+    cfg = run.read_config() if run is not None and run.is_run() else None
+    if ev is None:
+        ev = cfg.eval if cfg is not None else EvalConfig()
+    validate_eval(ev)
+    if run is not None and cfg is not None:
+        stage = run.eval.root
+        same = dataclasses.replace(
+            ev, batch_size=cfg.eval.batch_size, tokens_per_batch=cfg.eval.tokens_per_batch
+        )
+        into_stage = out is None or out.resolve() == stage.resolve()
+        if out is not None and into_stage and same != cfg.eval:
+            raise BabylmError(
+                f"--out {out}: that is the run's eval stage folder, which holds the run's own"
+                f" eval.* settings; leave out --out to write to {run.root}/eval-<selection>/"
+            )
+        if same == cfg.eval and into_stage:
+            with writer_lock(run.root):
+                result = run_eval(cfg, run.root)
+            if report is not None:
+                report(result)
+            if result.status == "skipped":
+                print_results(read_results(run.eval, cfg.eval))
+            print(f"results -> {stage} (the run's eval stage)")
+            return stage
+    label = evaluation_label(ev)
+    if out is None:
+        out = (run.eval_beside(ev) if run else model_eval_folder(target)).root
+    lock = writer_lock(run.root) if run else contextlib.nullcontext()
+    with lock, staged_output(out) as tmp:
+        results = evaluate(ev, model_dir, tmp, run_extra(run))
+    print(
+        f"results -> {out} ({label}; the run's eval stage is untouched)"
+        if run and cfg
+        else f"results -> {out}"
+    )
+    print_results(results)
+    return out

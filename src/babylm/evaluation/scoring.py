@@ -28,7 +28,6 @@ import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from babylm.config import MLM_VARIANTS, PROTOCOLS
 from babylm.errors import BabylmError
 from babylm.evaluation.prefix_tree import ancestor_mask, pack_prefix_trees
 
@@ -56,8 +55,6 @@ def encode_for_scoring(
         encoded = tok(list(texts), add_special_tokens=False)["input_ids"]
     if protocol == "reference":
         return [ids[:REFERENCE_MAX_TOKENS] for ids in encoded]
-    if protocol != "standard":
-        raise BabylmError(f"--protocol: {protocol!r} is not one of {PROTOCOLS}")
     prefix = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
     if prefix is None:
         raise BabylmError("the tokenizer has neither a BOS nor an EOS token to start sentences")
@@ -299,8 +296,6 @@ def score_masked(
     ``within_word_l2r`` (Kauf & Ivanova, 2023) also masks the later tokens of the same word,
     so a word split into pieces is not scored from its own remaining pieces.
     """
-    if variant not in MLM_VARIANTS:
-        raise BabylmError(f"eval.mlm_variant: {variant!r} is not one of {MLM_VARIANTS}")
     if tok.mask_token_id is None:
         raise BabylmError("the tokenizer has no mask token, so pseudo-log-likelihood is undefined")
     enc = tok(list(sentences), add_special_tokens=True)

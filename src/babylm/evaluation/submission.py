@@ -12,12 +12,23 @@ as missing, never filled in.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
-from babylm.config import EvalConfig
+from babylm.config import EvalConfig, validate_eval
 from babylm.errors import BabylmError
 from babylm.evaluation.suite_tasks import Item, ReadingData
+from babylm.runfolder import (
+    CheckpointEvals,
+    EvalFolder,
+    RunFolder,
+    atomic_write_text,
+    read_json,
+    run_of,
+    staged_output,
+    writer_lock,
+)
 
 TRACKS = ("strict-small", "strict")
 SUBMISSION_KEYS = {
@@ -76,29 +87,30 @@ def fast_figures(task: str, preds: dict[str, Any], source: Any) -> dict[str, Any
 
 
 def evaluate_checkpoints(
-    run_dir: Path, ev: EvalConfig, out: Path, extra: dict[str, Any] | None = None
+    run: RunFolder, ev: EvalConfig, out: CheckpointEvals, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Score the fast suite on every word checkpoint of ``run_dir`` into ``out/chck_<n>M/``;
-    write ``out/fast.json`` (each checkpoint's words seen and headline figures) and
-    ``out/fast_curve.png``; return the ``fast.json`` content."""
+    """Score the fast suite on every word checkpoint of ``run`` into ``out``, one eval
+    folder per checkpoint; write ``out.fast`` (each checkpoint's words seen and headline
+    figures) and its plot; return the ``fast.json`` content."""
     from babylm.evaluation.run import evaluate_suite
     from babylm.evaluation.suite_tasks import select_suite
     from babylm.report import plot_word_curves
-    from babylm.rundir import write_json
-    from babylm.word_checkpoints import FOLDER, list_word_checkpoints
+    from babylm.runfolder import write_json
+    from babylm.word_checkpoints import list_word_checkpoints
 
-    found = list_word_checkpoints(run_dir)
+    found = list_word_checkpoints(run)
     if not found:
         raise BabylmError(
-            f"{run_dir}: no word checkpoints ({run_dir / FOLDER}/chck_<n>M); train with"
+            f"{run.root}: no word checkpoints ({run.word_checkpoints}/chck_<n>M); train with"
             " train.word_checkpoints=true"
         )
-    index_path = run_dir / FOLDER / "index.json"
-    index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+    index_path = run.word_checkpoint_index
+    index = read_json(index_path) if index_path.is_file() else {}
     sources = select_suite(ev, fast=True)
     curve: dict[str, Any] = {}
     for _, folder in found:
-        results = evaluate_suite(folder, out / folder.name, sources, ev, extra)
+        target = out.checkpoint(folder.name).root
+        results = evaluate_suite(folder, target, sources, ev, extra)
         headlines = {k: v for r in results.values() for k, v in r["headlines"].items()}
         curve[folder.name] = {**index.get(folder.name, {}), "headlines": headlines}
     summary = {
@@ -108,21 +120,21 @@ def evaluate_checkpoints(
         " split, wug and reading whole); the official fast files are not distributed",
         "checkpoints": curve,
     }
-    write_json(out / "fast.json", summary)
-    plot_word_curves({run_dir.name: curve}, out / "fast_curve.png")
+    write_json(out.fast, summary)
+    plot_word_curves({run.root.name: curve}, out.plot)
     return summary
 
 
 def build_submission(
-    eval_dir: Path,
-    checkpoints_dir: Path | None,
+    eval_dir: EvalFolder,
+    checkpoints_dir: CheckpointEvals | None,
     ev: EvalConfig,
     track: str = "strict-small",
     allow_missing: bool = False,
 ) -> tuple[dict[str, Any], list[str]]:
     """The submission content and what is missing from it.
 
-    ``eval_dir/babylm/<task>/predictions.json`` gives the full suite; ``checkpoints_dir``
+    ``eval_dir``'s suite predictions give the full suite; ``checkpoints_dir``
     (``babylm eval RUN --checkpoints``) the fast figures. A missing task or checkpoint is an
     error naming it, unless ``allow_missing`` (then it is left out and listed)."""
     from babylm.evaluation.suite_tasks import select_suite
@@ -130,27 +142,27 @@ def build_submission(
     missing: list[str] = []
     content: dict[str, Any] = {}
     for task, key in SUBMISSION_KEYS.items():
-        path = eval_dir / "babylm" / task / "predictions.json"
+        path = eval_dir.suite_predictions(task)
         if path.is_file():
-            content[key] = json.loads(path.read_text())
+            content[key] = read_json(path)
         else:
             missing.append(f"{task} ({path})")
     revisions = track_revisions(track)
     fast: dict[str, list[Any]] = {SUBMISSION_KEYS[t]: [] for t in FAST_TASKS}
     sources: dict[str, list[Item] | ReadingData] = {}
     for revision in revisions:
-        folder = (checkpoints_dir / revision) if checkpoints_dir else None
-        if folder is None or not folder.is_dir():
+        folder = checkpoints_dir.checkpoint(revision) if checkpoints_dir else None
+        if folder is None or not folder.root.is_dir():
             missing.append(f"checkpoint {revision}")
             continue
         for task in FAST_TASKS:
-            path = folder / "babylm" / task / "predictions.json"
+            path = folder.suite_predictions(task)
             if not path.is_file():
                 missing.append(f"{revision}/{task}")
                 continue
             if task not in sources:
                 sources |= select_suite(_only(ev, task), fast=True)
-            preds = json.loads(path.read_text())
+            preds = read_json(path)
             fast[SUBMISSION_KEYS[task]].append(fast_figures(task, preds, sources[task]))
     if missing and not allow_missing:
         shown = ", ".join(missing[:6]) + (
@@ -168,3 +180,49 @@ def _only(ev: EvalConfig, task: str) -> EvalConfig:
     import dataclasses
 
     return dataclasses.replace(ev, tasks=[task])
+
+
+def evaluate_run_checkpoints(target: Path, ev: EvalConfig, out: Path | None = None) -> Path:
+    """``babylm eval RUN --checkpoints``: the fast suite on every word checkpoint, written to
+    ``out`` (default RUN/eval-checkpoints/) in one rename."""
+    from babylm.evaluation.results import run_extra
+
+    validate_eval(ev)
+    run = run_of(target)
+    if run is None or not run.is_run():
+        raise BabylmError(f"{target}: --checkpoints needs a run folder (runs/<name>)")
+    out = out or run.checkpoint_evals.root
+    with writer_lock(run.root), staged_output(out) as tmp:
+        summary = evaluate_checkpoints(run, ev, CheckpointEvals(tmp), run_extra(run))
+    for name, entry in summary["checkpoints"].items():
+        figures = ", ".join(f"{k} {v:.2f}" for k, v in entry["headlines"].items())
+        print(f"{name}: {figures}")
+    print(f"fast evals -> {out} (fast.json, fast_curve.png)")
+    return out
+
+
+def write_submission(
+    run_dir: Path,
+    track: str,
+    out: Path | None,
+    eval_dir: Path | None = None,
+    checkpoints_dir: Path | None = None,
+    data_dir: Path | None = None,
+    allow_missing: bool = False,
+) -> Path:
+    """``babylm submission RUN``: the official collation of the run's suite predictions."""
+    run = RunFolder(run_dir)
+    evals = EvalFolder(eval_dir) if eval_dir is not None else run.suite_eval
+    checkpoints = CheckpointEvals(checkpoints_dir) if checkpoints_dir else run.checkpoint_evals
+    if data_dir is None and checkpoints.fast.is_file():
+        recorded = read_json(checkpoints.fast).get("data_dir")
+        data_dir = Path(recorded) if recorded else None
+    ev = EvalConfig(tasks=["babylm"], data_dir=str(data_dir) if data_dir else None)
+    content, missing = build_submission(evals, checkpoints, ev, track, allow_missing)
+    out = out or run.submission(track)
+    atomic_write_text(out, json.dumps(content))
+    for name in missing:
+        print(f"submission: left out (--allow-missing): {name}", file=sys.stderr)
+    print(f"submission: not produced by babylm: {', '.join(NOT_PRODUCED)}", file=sys.stderr)
+    print(f"submission ({track}) -> {out}")
+    return out

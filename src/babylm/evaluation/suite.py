@@ -29,7 +29,7 @@ from babylm.config import EvalConfig
 from babylm.errors import BabylmError
 from babylm.evaluation.aggregate import wilson_interval
 from babylm.evaluation.suite_tasks import ENTITY_SPLITS, Item, ReadingData
-from babylm.rundir import write_json
+from babylm.runfolder import EvalFolder, write_json
 
 TIE_RULE = (
     "official: a tie goes to the first candidate (the right one), as the official argmax does;"
@@ -312,7 +312,7 @@ def reading_predictions(reading: ReadingData, pred: list[float], prev: list[floa
 
 def write_predictions(path: Path, preds: dict[str, Any]) -> None:
     """Compact JSON as the official code writes it (NaN kept, as ``json.dump`` writes it)."""
-    from babylm.rundir import atomic_write_text
+    from babylm.runfolder import atomic_write_text
 
     atomic_write_text(path, json.dumps(preds))
 
@@ -334,6 +334,6 @@ def run_task(
 
 def write_task(out_dir: Path, task: str, results: dict, preds: dict) -> None:
     """``<out>/babylm/<task>/results.json`` and ``predictions.json`` (official format)."""
-    folder = out_dir / "babylm" / task
-    write_json(folder / "results.json", results)
-    write_predictions(folder / "predictions.json", preds)
+    folder = EvalFolder(out_dir)
+    write_json(folder.suite_result(task), results)
+    write_predictions(folder.suite_predictions(task), preds)

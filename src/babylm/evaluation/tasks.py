@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from babylm import data
-from babylm.config import EVAL_TASKS, SUITE_TASKS, EvalConfig
+from babylm.config import EvalConfig
 from babylm.errors import BabylmError
 
 
@@ -104,12 +104,10 @@ def _read_lines(path: Path) -> list[tuple[int, str]]:
 
 
 def folder_pairs(folder: Path) -> list[Pair]:
-    """Every ``*.jsonl`` file of ``folder`` as a paradigm; a bad line stops with file:line."""
-    if not folder.is_dir():
-        raise BabylmError(f"{folder}: no such folder of minimal pairs")
+    """Every ``*.jsonl`` file of ``folder`` as a paradigm; a bad line stops with file:line.
+
+    ``config.validate_eval`` has checked that the folder holds some."""
     files = sorted(folder.glob("*.jsonl"))
-    if not files:
-        raise BabylmError(f"{folder}: no *.jsonl files")
     pairs = []
     for path in files:
         for number, line in _read_lines(path):
@@ -146,23 +144,16 @@ def folder_pairs(folder: Path) -> list[Pair]:
 def select_pairs(ev: EvalConfig) -> dict[str, list[Pair]]:
     """The pair sets an evaluation scores, by task name: its tasks, then each pairs folder.
 
-    The BabyLM suite's tasks are selected by ``suite_tasks.select_suite``, not here."""
+    ``ev`` is checked by ``config.validate_eval``. The BabyLM suite's tasks are selected by
+    ``suite_tasks.select_suite``, not here."""
     selected: dict[str, list[Pair]] = {}
-    for task in ev.tasks:
+    for task in ev.tasks:  # in the order given: results and pairs.jsonl.gz keep it
         if task == "blimp":
-            selected["blimp"] = blimp_pairs(ev.per_paradigm, ev.paradigms, ev.terms, ev.fields)
+            selected[task] = blimp_pairs(ev.per_paradigm, ev.paradigms, ev.terms, ev.fields)
         elif task == "supplement":
-            selected["supplement"] = supplement_pairs(ev.per_paradigm)
-        elif task in SUITE_TASKS or task == "babylm":
-            continue  # the BabyLM suite: babylm.evaluation.suite
-        else:
-            raise BabylmError(f"eval.tasks: unknown task {task!r} (known: {', '.join(EVAL_TASKS)})")
+            selected[task] = supplement_pairs(ev.per_paradigm)
     for folder in map(Path, ev.pairs_dirs):
-        if folder.name in selected:
-            raise BabylmError(f"{folder}: a task named {folder.name!r} is already selected")
         selected[folder.name] = folder_pairs(folder)
-    if not selected and not any(t in SUITE_TASKS or t == "babylm" for t in ev.tasks):
-        raise BabylmError("nothing to evaluate: give --tasks or --pairs-dir")
     return selected
 
 
