@@ -268,6 +268,58 @@ def submission(
     write_submission(run, track, out, eval_dir, checkpoints_dir, eval_data, allow_missing)
 
 
+@app.command()
+def finetune(
+    target: Annotated[Path, typer.Argument(help="A run folder (its model/) or a model folder.")],
+    eval_data: Annotated[
+        Path,
+        typer.Option(
+            help="The official BabyLM evaluation_data/full_eval folder (its glue_filtered/).",
+        ),
+    ],
+    tasks: Annotated[
+        str, typer.Option(help="glue (all seven) or a comma-separated list of tasks.")
+    ] = "glue",
+    pooling: Annotated[
+        str | None,
+        typer.Option(
+            help="first (position 0, right padding: the official default) or final (the last"
+            " real token: --take_final --padding_side left). [default: final for a causal"
+            " model, first for a masked one]"
+        ),
+    ] = None,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 3e-5,
+    batch_size: Annotated[
+        int | None, typer.Option(help="[default: 16 for BoolQ and MultiRC, else 32]")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="[default: 30 for WSC, else 10]")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    precision: Annotated[
+        str, typer.Option(help="auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16.")
+    ] = "auto",
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Results folder [default: RUN/finetune, or runs/finetune-<name>]."),
+    ] = None,
+) -> None:
+    """Fine-tune a copy of the model on each (Super)GLUE task as the official BabyLM pipeline
+    does, and write the official predictions files and each task's results.json."""
+    from babylm.config import GLUE_TASKS, FinetuneConfig
+    from babylm.finetune import finetune as run_finetune
+
+    names = list(GLUE_TASKS) if tasks.strip() == "glue" else _csv(tasks) or []
+    ft = FinetuneConfig(
+        tasks=names,
+        pooling=pooling,
+        lr=lr,
+        batch_size=batch_size,
+        epochs=epochs,
+        seed=seed,
+        precision=precision,
+    )
+    run_finetune(target, ft, eval_data, out)
+
+
 RunArg = Annotated[Path, typer.Argument(help="A run folder (runs/<name>).")]
 
 

@@ -177,6 +177,42 @@ class TrainConfig:
     per optimizer step (e.g. 0.999); 0: off."""
 
 
+GLUE_TASKS = ("boolq", "multirc", "rte", "wsc", "mrpc", "qqp", "mnli")
+"""The seven (Super)GLUE tasks of the BabyLM evaluation, in the official script's order."""
+FINETUNE_TASKS = (*GLUE_TASKS, "cola", "sst2", "qnli")
+"""Also read by the official fine-tuning code, though not in its script."""
+POOLINGS = ("first", "final")
+FINETUNE_PRECISIONS = ("auto", "fp32", "bf16")
+
+
+@dataclass
+class FinetuneConfig:
+    """(Super)GLUE fine-tuning (``babylm finetune``). Every default is the official BabyLM
+    pipeline's (``eval_finetuning.sh``); None means the task's own official value."""
+
+    tasks: list[str] = field(default_factory=lambda: list(GLUE_TASKS))
+    pooling: str | None = None
+    """``first``: position 0 with right padding (the official default); ``final``: the last
+    real token, the official ``--take_final --padding_side left``. None: final for a causal
+    model (whose first position has seen only the first token), first for a masked one."""
+    lr: float = 3e-5
+    batch_size: int | None = None
+    """None: 16 for BoolQ and MultiRC, 32 for the others."""
+    valid_batch_size: int = 64
+    epochs: int | None = None
+    """None: 30 for WSC, 10 for the others."""
+    seed: int = 42
+    max_length: int = 512
+    weight_decay: float = 0.01
+    warmup_proportion: float = 0.06
+    min_factor: float = 0.1
+    classifier_dropout: float = 0.1
+    classifier_layer_norm_eps: float = 1.0e-5
+    precision: str = "auto"
+    """``auto``: bf16 autocast on CUDA, fp32 on the CPU (where the official code's figures
+    are reproduced exactly); or ``fp32``, ``bf16``."""
+
+
 @dataclass
 class EvalConfig:
     """Evaluation settings (the eval stage and ``babylm eval``): BLiMP and the supplement
@@ -502,6 +538,30 @@ def validate(cfg: Config) -> None:
         raise BabylmError(f"train.precision: {tr.precision!r} is not auto, fp32, fp16 or bf16")
 
     validate_eval(ev)
+
+
+def validate_finetune(ft: FinetuneConfig) -> None:
+    """The fine-tuning settings, checked before any model is loaded."""
+    for task in ft.tasks:
+        if task not in FINETUNE_TASKS:
+            known = ", ".join(FINETUNE_TASKS)
+            raise BabylmError(f"--tasks: unknown task {task!r} (known: {known}, or glue)")
+    if not ft.tasks:
+        raise BabylmError("--tasks: no task to fine-tune")
+    if ft.pooling is not None and ft.pooling not in POOLINGS:
+        raise BabylmError(f"--pooling: {ft.pooling!r} is not one of {', '.join(POOLINGS)}")
+    if ft.precision not in FINETUNE_PRECISIONS:
+        known = ", ".join(FINETUNE_PRECISIONS)
+        raise BabylmError(f"--precision: {ft.precision!r} is not one of {known}")
+    _positive("finetune.lr", ft.lr)
+    for key in ("batch_size", "epochs"):
+        if getattr(ft, key) is not None:
+            _positive(f"finetune.{key}", getattr(ft, key))
+    _positive("finetune.valid_batch_size", ft.valid_batch_size)
+    _positive("finetune.max_length", ft.max_length)
+    for key in ("warmup_proportion", "min_factor", "classifier_dropout", "weight_decay"):
+        if not 0.0 <= getattr(ft, key) <= 1.0:
+            raise BabylmError(f"finetune.{key}: {getattr(ft, key)} is not in [0, 1]")
 
 
 def validate_eval(ev: EvalConfig) -> None:

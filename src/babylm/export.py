@@ -44,7 +44,16 @@ def read_run(folder: RunFolder, cfg: Config) -> dict[str, Any]:
     run["suite"] = {
         task: read_json(path) for task, path in folder.suite_eval.suite_results().items()
     }
+    run["finetune"] = {task: read_json(path) for task, path in finetune_results(folder).items()}
     return run
+
+
+def finetune_results(folder: RunFolder) -> dict[str, Path]:
+    """Each fine-tuned task's ``results.json`` the run holds, in the official task order."""
+    from babylm.config import FINETUNE_TASKS
+
+    found = {task: folder.finetune.task(task).results for task in FINETUNE_TASKS}
+    return {task: path for task, path in found.items() if path.is_file()}
 
 
 SUITE_NAMES = {
@@ -323,7 +332,31 @@ def _evaluation(run: dict[str, Any]) -> str:
             " tokenizer's own special tokens; a tie goes to the first candidate):\n",
             markdown_table(["task", "score", "items"], rows) + "\n",
         ]
-    return "\n".join(text)
+    return "\n".join(text + _finetuning(run))
+
+
+def _finetuning(run: dict[str, Any]) -> list[str]:
+    """(Super)GLUE fine-tuning (``babylm finetune``), where the run has any."""
+    tuned = run.get("finetune") or {}
+    if not tuned:
+        return []
+    rows = [
+        (
+            task,
+            pct(res["accuracy"]),
+            pct(res["f1"]) if "f1" in res else "",
+            f"{res['mcc']:.3f}" if "mcc" in res else "",
+            f"{res['best_epoch']} of {res['epochs']}",
+            f"{res['pooling']} ({res['padding_side']} padding)",
+        )
+        for task, res in tuned.items()
+    ]
+    header = ["task", "accuracy", "F1", "MCC", "best epoch", "pooling"]
+    return [
+        "(Super)GLUE fine-tuning, as the official pipeline fine-tunes (validation files; the"
+        " official head and defaults):\n",
+        markdown_table(header, rows) + "\n",
+    ]
 
 
 def _usage() -> str:

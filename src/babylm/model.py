@@ -100,9 +100,12 @@ def _first_line(exc: BaseException) -> str:
 
 
 def load_model(
-    folder: Path, kind: str | None = None, *, needed_for: str = "this command"
+    folder: Path, kind: str | None = None, *, needed_for: str = "this command", body: bool = False
 ) -> tuple[Any, str]:
     """A local model in eval mode and its kind, "causal" or "masked", from its config.
+
+    ``body``: the transformer without its LM head (``AutoModel``), as fine-tuning puts a
+    classifier on it.
 
     Safetensors weights only, no remote code, local files only (nothing downloaded); float32
     on the CPU, the checkpoint's own dtype on CUDA when there is a GPU. With ``kind``, a model
@@ -110,7 +113,7 @@ def load_model(
     fix is one :class:`BabylmError` line that names the folder.
     """
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM
 
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS} or None, not {kind!r}")
@@ -132,6 +135,7 @@ def load_model(
     if kind is not None and found != kind:
         raise BabylmError(f"{folder}: is a {found} LM; {needed_for} needs a {kind} LM")
     auto = AutoModelForMaskedLM if found == "masked" else AutoModelForCausalLM
+    auto = AutoModel if body else auto
     dtype = "auto" if torch.cuda.is_available() else torch.float32  # half precision is slow on CPU
     try:
         model = auto.from_pretrained(

@@ -242,6 +242,8 @@ def _hash_existing(run: RunFolder, paths: list[Path]) -> dict[str, str]:
 
 def card_inputs(run: RunFolder) -> list[Path]:
     """The files the model card is built from (``export.read_run``)."""
+    from babylm.export import finetune_results
+
     return [
         run.config,
         run.manifest("corpus"),
@@ -251,6 +253,7 @@ def card_inputs(run: RunFolder) -> list[Path]:
         run.eval.result("blimp"),
         run.eval.result("supplement"),
         run.suite_eval.suite_summary,
+        *finetune_results(run).values(),
     ]
 
 

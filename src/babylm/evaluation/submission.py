@@ -4,9 +4,9 @@
 fast files are not distributed with the full data, so the fast sets are our deterministic
 stratified samples of the official sizes: ``suite_tasks.fast_subset``). ``build_submission``
 writes what the official ``collate_preds.py`` writes from the same predictions: the full
-suite's predictions by task and, per fast task, its figures at every checkpoint of the track's
-schedule. GLUE fine-tuning and the AoA surprisals are not produced by babylm; they are named
-as missing, never filled in.
+suite's predictions by task, the (Super)GLUE predictions of ``babylm finetune`` and, per fast
+task, its figures at every checkpoint of the track's schedule. The AoA surprisals are not
+produced by babylm yet; they are named as missing, never filled in.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from babylm.evaluation.suite_tasks import Item, ReadingData
 from babylm.runfolder import (
     CheckpointEvals,
     EvalFolder,
+    FinetuneFolder,
     RunFolder,
     atomic_write_text,
     read_json,
@@ -43,7 +44,9 @@ SUBMISSION_KEYS = {
 }
 FAST_TASKS = ("blimp_filtered", "supplement_filtered", "ewok", "entity_tracking", "wug_adj",
               "wug_past", "reading")  # fmt: skip
-NOT_PRODUCED = ("glue (fine-tuning)", "aoa (age-of-acquisition surprisals)")
+NOT_PRODUCED = ("aoa (age-of-acquisition surprisals)",)
+GLUE_ORDER = ("boolq", "mnli", "mrpc", "multirc", "qqp", "rte", "wsc")
+"""The order in which the official collation gathers the fine-tuning predictions."""
 
 
 def track_revisions(track: str) -> list[str]:
@@ -131,12 +134,14 @@ def build_submission(
     ev: EvalConfig,
     track: str = "strict-small",
     allow_missing: bool = False,
+    finetune: FinetuneFolder | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The submission content and what is missing from it.
 
-    ``eval_dir``'s suite predictions give the full suite; ``checkpoints_dir``
-    (``babylm eval RUN --checkpoints``) the fast figures. A missing task or checkpoint is an
-    error naming it, unless ``allow_missing`` (then it is left out and listed)."""
+    ``eval_dir``'s suite predictions give the full suite; ``finetune`` (``babylm finetune``)
+    the (Super)GLUE predictions; ``checkpoints_dir`` (``babylm eval RUN --checkpoints``) the
+    fast figures. A missing task or checkpoint is an error naming it, unless
+    ``allow_missing`` (then it is left out and listed)."""
     from babylm.evaluation.suite_tasks import select_suite
 
     missing: list[str] = []
@@ -147,6 +152,15 @@ def build_submission(
             content[key] = read_json(path)
         else:
             missing.append(f"{task} ({path})")
+    glue: dict[str, Any] = {}
+    for task in GLUE_ORDER:
+        path = finetune.task(task).predictions if finetune else None
+        if path is not None and path.is_file():
+            glue |= read_json(path)
+        else:
+            missing.append(f"glue {task} ({path or 'babylm finetune'})")
+    if glue:
+        content["glue"] = glue
     revisions = track_revisions(track)
     fast: dict[str, list[Any]] = {SUBMISSION_KEYS[t]: [] for t in FAST_TASKS}
     sources: dict[str, list[Item] | ReadingData] = {}
@@ -170,7 +184,8 @@ def build_submission(
         )
         raise BabylmError(
             f"submission ({track}): missing {shown}; score them (babylm eval RUN --tasks babylm"
-            " --eval-data DIR, and --checkpoints for the fast evals), or pass --allow-missing"
+            " --eval-data DIR, babylm finetune RUN --eval-data DIR, and babylm eval RUN"
+            " --checkpoints for the fast evals), or pass --allow-missing"
         )
     content["fast_eval_results"] = fast
     return content, missing
@@ -218,7 +233,9 @@ def write_submission(
         recorded = read_json(checkpoints.fast).get("data_dir")
         data_dir = Path(recorded) if recorded else None
     ev = EvalConfig(tasks=["babylm"], data_dir=str(data_dir) if data_dir else None)
-    content, missing = build_submission(evals, checkpoints, ev, track, allow_missing)
+    content, missing = build_submission(
+        evals, checkpoints, ev, track, allow_missing, finetune=run.finetune
+    )
     out = out or run.submission(track)
     atomic_write_text(out, json.dumps(content))
     for name in missing:

@@ -91,6 +91,31 @@ def evaluation_label(ev: EvalConfig) -> str:
 
 
 @dataclass(frozen=True)
+class TaskFolder:
+    """One fine-tuned task: the official ``predictions.json`` and our ``results.json``."""
+
+    root: Path
+
+    @property
+    def predictions(self) -> Path:
+        return self.root / "predictions.json"
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results.json"
+
+
+@dataclass(frozen=True)
+class FinetuneFolder:
+    """``babylm finetune``: a ``TaskFolder`` per (Super)GLUE task."""
+
+    root: Path
+
+    def task(self, name: str) -> TaskFolder:
+        return TaskFolder(self.root / name)
+
+
+@dataclass(frozen=True)
 class CheckpointEvals:
     """``babylm eval RUN --checkpoints``: one eval folder per word checkpoint
     (``chck_<n>M/``), ``fast.json`` (each one's words seen and headlines) and its plot."""
@@ -204,6 +229,10 @@ class RunFolder:
         return CheckpointEvals(self.root / "eval-checkpoints")
 
     @property
+    def finetune(self) -> FinetuneFolder:
+        return FinetuneFolder(self.root / "finetune")
+
+    @property
     def word_checkpoint_index(self) -> Path:
         """Words seen and step of each word checkpoint (``word_checkpoints.WordCheckpoints``)."""
         return self.word_checkpoints / "index.json"
@@ -238,6 +267,11 @@ def model_eval_folder(model_dir: Path) -> EvalFolder:
     """Where ``babylm eval MODEL_FOLDER`` writes, a model folder being nobody's run:
     ``runs/eval-<folder name>/``."""
     return EvalFolder(Path("runs") / f"eval-{model_dir.name}")
+
+
+def model_finetune_folder(model_dir: Path) -> FinetuneFolder:
+    """Where ``babylm finetune MODEL_FOLDER`` writes: ``runs/finetune-<folder name>/``."""
+    return FinetuneFolder(Path("runs") / f"finetune-{model_dir.name}")
 
 
 def model_folder(target: Path) -> Path:
