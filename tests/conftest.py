@@ -191,7 +191,7 @@ def masked_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=64,
-        max_position_embeddings=128,
+        max_position_embeddings=512,
         pad_token_id=0,
     )
     BertForMaskedLM(config).eval().save_pretrained(str(folder))

@@ -169,6 +169,7 @@ def test_a_folder_without_config_json_is_one_line(
 def test_a_masked_lm_is_refused_where_a_causal_lm_is_needed(
     cli, masked_dir: Path, tmp_path: Path
 ) -> None:
+    from babylm.config import EvalConfig
     from babylm.evaluation import evaluate_suite
 
     model, kind = load_model(masked_dir)
@@ -178,11 +179,9 @@ def test_a_masked_lm_is_refused_where_a_causal_lm_is_needed(
     assert error_line(lambda: load_model(masked_dir, kind="causal")) == line
     assert generate_line(cli, masked_dir) == line
     assert export_line(masked_dir) == line
-    suite = error_line(lambda: evaluate_suite(masked_dir, tmp_path / "out", {}))
-    assert suite == (
-        f"{masked_dir}: is a masked LM; the BabyLM suite (official causal protocol)"
-        " needs a causal LM"
-    )
+    causal = EvalConfig(tasks=["babylm"], backend="causal")
+    suite = error_line(lambda: evaluate_suite(masked_dir, tmp_path / "out", {}, causal))
+    assert suite == f"{masked_dir}: is a masked LM; --backend causal needs a causal LM"
 
 
 def test_a_causal_lm_is_refused_where_a_masked_lm_is_needed(tiny_model_dir: Path) -> None:

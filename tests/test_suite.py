@@ -228,3 +228,27 @@ def test_collected_results_keep_the_suite_and_fast_figures_for_compare(
     assert entry.suite == {"ewok": 51.0} and entry.fast_curve == fast["checkpoints"]
     assert load_entry(run).fast_curve == fast["checkpoints"]
     assert load_entry(run).suite == {"ewok": 51.0}
+
+
+def test_a_backend_that_does_not_fit_the_model_is_one_line(
+    cli, tiny_model_dir: Path, masked_dir: Path, tmp_path: Path
+) -> None:
+    args = ["--tasks", "blimp_filtered", "--out", str(tmp_path / "o")]
+    mlm = cli("eval", str(tiny_model_dir), "--backend", "mlm", *args)
+    assert mlm.code == 2
+    assert mlm.err.strip() == (
+        f"babylm: error: {tiny_model_dir}: is a causal LM; --backend mlm needs a masked LM"
+    )
+    causal = cli("eval", str(masked_dir), "--backend", "causal", *args)
+    assert causal.code == 2 and "is a masked LM; --backend causal needs a causal LM" in causal.err
+    mntp = cli("eval", str(tiny_model_dir), "--backend", "mntp", *args)
+    assert mntp.code == 2 and "--backend mntp needs a tokenizer with a mask token" in mntp.err
+    unknown = cli("eval", str(masked_dir), "--backend", "pll", *args)
+    assert unknown.code == 2 and "eval.backend: 'pll' is not one of auto, causal" in unknown.err
+    full_eval = ROOT.parent / "shared" / "data" / "babylm_eval_2025" / "full_eval"
+    if full_eval.is_dir():  # the reading data is not embedded
+        reading = cli("eval", str(masked_dir), "--tasks", "ewok,reading", "--eval-data",
+                      str(full_eval), "--out", str(tmp_path / "r"))  # fmt: skip
+        assert reading.code == 2, reading.err
+        assert "reading: the mlm backend is not implemented yet" in reading.err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "r").exists()

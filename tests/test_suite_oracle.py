@@ -129,7 +129,9 @@ def ours(suite_run: Path) -> Path:
     return suite_run / "eval-babylm" / "babylm"
 
 
-def _oracle_sentence_task(model_dir: Path, task: str, data: Path, monkeypatch) -> tuple:
+def _oracle_sentence_task(
+    model_dir: Path, task: str, data: Path, monkeypatch, backend: str = "causal"
+) -> tuple:
     """The official scorer, in-process: (accuracies by key, headline, predictions)."""
     monkeypatch.syspath_prepend(str(_oracle()))
     from evaluation_pipeline.sentence_zero_shot import run as official
@@ -137,7 +139,7 @@ def _oracle_sentence_task(model_dir: Path, task: str, data: Path, monkeypatch) -
     from evaluation_pipeline.sentence_zero_shot.dataset import get_dataloader
 
     args = argparse.Namespace(
-        data_path=data, task=task, model_path_or_name=str(model_dir), backend="causal",
+        data_path=data, task=task, model_path_or_name=str(model_dir), backend=backend,
         images_path=None, image_split=None, image_template=None, revision_name=None,
         min_temperature=1.0, max_temperature=None, temperature_interval=0.05, batch_size=64,
         non_causal_batch_size=64, full_sentence_scores=False, save_predictions=True,
@@ -293,3 +295,39 @@ def test_the_submission_equals_the_official_collation_of_the_same_predictions(
         }
         for key, figures in expected.items():
             assert fast[key][i] == pytest.approx(figures, abs=1e-9), (revision, key)
+
+
+MASKED_TASKS = ["blimp_filtered", "ewok", "wug_adj"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["mlm", "mntp"])
+@pytest.mark.parametrize("task", MASKED_TASKS)
+def test_a_masked_lm_scores_as_the_official_mlm_and_mntp_backends(
+    task: str, backend: str, masked_dir: Path, slices: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import shutil
+
+    oracle_task, folder = ORACLE_TASK[task]
+    data = tmp_path / "full_eval"  # three files of the task: a masked LM scores many copies
+    (data / folder).mkdir(parents=True)
+    for path in sorted((slices / folder).iterdir())[:3]:
+        shutil.copyfile(path, data / folder / path.name)
+    out = tmp_path / "ours"
+    _babylm("eval", str(masked_dir), "--tasks", task, "--eval-data", str(data),
+            "--backend", backend, "--out", str(out))  # fmt: skip
+    _, average, official_preds = _oracle_sentence_task(
+        masked_dir, oracle_task, data / folder, monkeypatch, backend
+    )
+    results = json.loads((out / "babylm" / task / "results.json").read_text())
+    preds = json.loads((out / "babylm" / task / "predictions.json").read_text())
+    assert results["backend"] == backend
+    assert set(preds) == set(official_preds)
+    for uid, rows in official_preds.items():
+        mine = preds[uid]["predictions"]
+        assert [r["pred"] for r in mine] == [r["pred"] for r in rows["predictions"]], uid
+        if "wug" in task:
+            probs = [r["prob"] for r in rows["predictions"]]
+            assert [r["prob"] for r in mine] == pytest.approx(probs, abs=1e-5)
+    key = "rho" if "wug" in task else "headline"
+    assert results[key] == pytest.approx(average, abs=1e-6)

@@ -176,6 +176,13 @@ def eval_(
     leading_space: Annotated[
         bool, typer.Option(help='Score " " + sentence, as lm-eval\'s blimp tasks do.')
     ] = False,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            help="The suite's official backend: causal, mlm (masked LMs) or mntp (masked"
+            " next-token prediction). [default: causal for a causal LM, mlm for a masked one]"
+        ),
+    ] = None,
     mlm_variant: Annotated[
         str | None,
         typer.Option(
@@ -221,6 +228,7 @@ def eval_(
         "fields": _csv(fields),
         "pairs_dirs": [str(p) for p in pairs_dir] if pairs_dir else None,
         "mlm_variant": mlm_variant,
+        "backend": backend,
         "data_dir": str(eval_data) if eval_data else None,
     }
     chosen = {k: v for k, v in chosen.items() if v not in (None, False)}

@@ -182,6 +182,7 @@ GLUE_TASKS = ("boolq", "multirc", "rte", "wsc", "mrpc", "qqp", "mnli")
 FINETUNE_TASKS = (*GLUE_TASKS, "cola", "sst2", "qnli")
 """Also read by the official fine-tuning code, though not in its script."""
 POOLINGS = ("first", "final")
+SUITE_BACKENDS = ("auto", "causal", "mlm", "mntp")
 FINETUNE_PRECISIONS = ("auto", "fp32", "bf16")
 
 
@@ -219,6 +220,10 @@ class EvalConfig:
     under our protocol, and the BabyLM 2025 suite under the official one."""
 
     tasks: list[str] = field(default_factory=lambda: ["blimp", "supplement"])
+    backend: str = "auto"
+    """The BabyLM suite's official backend: ``causal``, ``mlm`` (a masked LM), ``mntp``
+    (masked next-token prediction: masked LMs and our hybrid runs); ``auto``: causal for a
+    causal LM, mlm for a masked one."""
     per_paradigm: int | None = None
     """Pairs per paradigm (a deterministic stratified subset); None: all 1,000."""
     protocol: str = "standard"
@@ -585,6 +590,9 @@ def validate_eval(ev: EvalConfig) -> None:
         names.append(folder.name)
     if ev.per_paradigm is not None:
         _positive("eval.per_paradigm", ev.per_paradigm)
+    if ev.backend not in SUITE_BACKENDS:
+        known = ", ".join(SUITE_BACKENDS)
+        raise BabylmError(f"eval.backend: {ev.backend!r} is not one of {known}")
     if ev.protocol not in PROTOCOLS:
         raise BabylmError(f"eval.protocol: {ev.protocol!r} is not one of {', '.join(PROTOCOLS)}")
     if ev.data_dir is not None and not Path(ev.data_dir).is_dir():

@@ -121,6 +121,24 @@ def write_results(out_dir: Path, scored: Scored) -> None:
     write_pairs(folder.pairs, scored.pairs, scored.good, scored.bad)
 
 
+def suite_model(model_dir: Path, backend: str) -> tuple[Any, Any, str]:
+    """The model, its tokenizer and the official backend it is scored with: ``auto`` is
+    causal for a causal LM and mlm for a masked one; mlm needs a masked LM, causal a causal
+    one, mntp a mask token (a masked LM, or a hybrid run's causal LM)."""
+    if backend == "causal":
+        model, kind = load_model(model_dir, kind="causal", needed_for="--backend causal")
+    elif backend == "mlm":
+        model, kind = load_model(model_dir, kind="masked", needed_for="--backend mlm")
+    else:
+        model, kind = load_model(model_dir)
+    tok = load_tokenizer(model_dir)
+    if backend == "auto":
+        backend = "mlm" if kind == "masked" else "causal"
+    if backend in ("mlm", "mntp") and tok.mask_token_id is None:
+        raise BabylmError(f"{model_dir}: --backend {backend} needs a tokenizer with a mask token")
+    return model, tok, backend
+
+
 def evaluate_suite(
     model_dir: Path,
     out_dir: Path,
@@ -134,14 +152,17 @@ def evaluate_suite(
     from babylm.evaluation.suite import TIE_RULE, run_task, write_task
 
     ev = ev or EvalConfig()
-    model, _ = load_model(
-        model_dir, kind="causal", needed_for="the BabyLM suite (official causal protocol)"
-    )
-    tok = load_tokenizer(model_dir)
+    model, tok, backend = suite_model(model_dir, ev.backend)
+    if backend != "causal" and "reading" in sources:  # before any task is scored
+        raise BabylmError(
+            f"reading: the {backend} backend is not implemented yet (causal only); leave"
+            " reading out of --tasks for a masked model"
+        )
     results: dict[str, dict[str, Any]] = {}
     for task, source in sources.items():
-        result, preds = run_task(task, model, tok, ev, source)
-        result = {"task": task, "protocol": "babylm", **result, "model": str(model_dir)}
+        result, preds = run_task(task, model, tok, ev, source, backend)
+        result = {"task": task, "protocol": "babylm", "backend": backend, **result}
+        result["model"] = str(model_dir)
         if task not in ("wug_adj", "wug_past", "reading"):
             result["tie_rule"] = TIE_RULE
         results[task] = result | (extra or {})

@@ -318,13 +318,19 @@ def write_predictions(path: Path, preds: dict[str, Any]) -> None:
 
 
 def run_task(
-    task: str, model: Any, tok: Any, ev: EvalConfig, source: Any
+    task: str, model: Any, tok: Any, ev: EvalConfig, source: Any, backend: str = "causal"
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """One task's (results, predictions); ``source`` is its items or its reading table."""
+    """One task's (results, predictions); ``source`` is its items or its reading table;
+    ``backend`` the official one: causal, or mlm / mntp (``suite_masked``)."""
     if task == "reading":
         pred, prev = score_reading(model, tok, source, ev)
         return reading_results(source, pred, prev), reading_predictions(source, pred, prev)
-    scores = score_items(model, tok, source, ev)
+    if backend == "causal":
+        scores = score_items(model, tok, source, ev)
+    else:
+        from babylm.evaluation.suite_masked import score_items_masked
+
+        scores = score_items_masked(model, tok, source, ev, next_token=backend == "mntp")
     if task in ("wug_adj", "wug_past"):
         results = wug_results(task, source, scores)
     else:

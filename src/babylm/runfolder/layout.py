@@ -87,6 +87,8 @@ def evaluation_label(ev: EvalConfig) -> str:
         parts.append("leading-space")
     if ev.mlm_variant != EvalConfig().mlm_variant:
         parts.append(ev.mlm_variant)
+    if ev.backend != EvalConfig().backend:
+        parts.append(ev.backend)
     return "-".join(parts)
 
 
