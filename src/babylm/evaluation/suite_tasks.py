@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 from babylm import data
 from babylm.config import SUITE_TASKS, EvalConfig
 from babylm.errors import BabylmError
-from babylm.evaluation.tasks import decode_lines
+from babylm.evaluation.tasks import decode_lines, jsonl_objects
 
 FOLDERS = {
     "blimp_filtered": "blimp_filtered",
@@ -134,18 +133,7 @@ def _jsonl_files(task: str, folder: Path | None) -> list[tuple[str, bytes]]:
 
 def _rows(name: str, raw: bytes, where: str) -> list[tuple[int, dict[str, Any]]]:
     """(line number, object) of a JSONL file; bad bytes and bad lines stop with file:line."""
-    rows = []
-    for number, text in decode_lines(raw, f"{where}/{name}"):
-        if not text.strip():
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError:
-            raise BabylmError(f"{where}/{name}:{number}: invalid JSON") from None
-        if not isinstance(obj, dict):
-            raise BabylmError(f"{where}/{name}:{number}: expected a JSON object")
-        rows.append((number, obj))
-    return rows
+    return jsonl_objects(raw, f"{where}/{name}")
 
 
 def _decode(task: str, stem: str, row: dict[str, Any]) -> Item:

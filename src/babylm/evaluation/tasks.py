@@ -99,6 +99,23 @@ def decode_lines(raw: bytes, where: str) -> list[tuple[int, str]]:
     return lines
 
 
+def jsonl_objects(raw: bytes, where: str) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) of a JSONL file's bytes, blank lines skipped; a bad byte or line
+    stops with ``where``:line."""
+    rows = []
+    for number, text in decode_lines(raw, where):
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError:
+            raise BabylmError(f"{where}:{number}: invalid JSON") from None
+        if not isinstance(obj, dict):
+            raise BabylmError(f"{where}:{number}: expected a JSON object")
+        rows.append((number, obj))
+    return rows
+
+
 def _read_lines(path: Path) -> list[tuple[int, str]]:
     return decode_lines(path.read_bytes(), str(path))
 

@@ -9,11 +9,11 @@ task's template. A bad file stops with one line naming the file and line.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from babylm.errors import BabylmError
+from babylm.evaluation.tasks import jsonl_objects
 
 
 @dataclass(frozen=True)
@@ -77,21 +77,8 @@ def read_examples(path: Path, spec: TaskSpec, split: str) -> list[Example]:
     """Every example of a task file, in file order; a bad file stops with file:line."""
     if not path.is_file():
         raise BabylmError(f"{path}: no such file ({spec.name} {split} split)")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise BabylmError(f"{path}:{line}: not UTF-8 (byte {exc.start})") from None
     examples = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            raise BabylmError(f"{path}:{number}: invalid JSON") from None
-        if not isinstance(row, dict):
-            raise BabylmError(f"{path}:{number}: expected a JSON object")
+    for number, row in jsonl_objects(path.read_bytes(), str(path)):
         for key in (*spec.fields, "label"):
             if key not in row:
                 raise BabylmError(f"{path}:{number}: no {key!r} field ({spec.name})")
