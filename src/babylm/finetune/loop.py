@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from babylm.config import FinetuneConfig
 from babylm.finetune.classifier import ClassifierHead, SequenceClassifier, padding_side
-from babylm.finetune.tasks import TASKS, Example, TaskSpec
+from babylm.finetune.tasks import TASKS, Example, TaskSpec, read_examples
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,6 @@ def finetune_task(
     epoch's predictions on the validation file (the official ``predictions.json``) and
     ``results.json`` (its figures and settings, with ``extra``); return those figures and the
     predictions."""
-    from babylm.finetune.tasks import read_examples
     from babylm.model import load_model, load_tokenizer
     from babylm.runfolder import TaskFolder, atomic_write_text, write_json
 
@@ -151,7 +150,8 @@ def finetune_task(
     )  # fmt: skip
     total = len(order) * plan.epochs
     optimizer = torch.optim.AdamW(model.parameters(), lr=ft.lr, weight_decay=ft.weight_decay)
-    scheduler = cosine_with_warmup(optimizer, int(ft.warmup_proportion * total), total, 0.1)
+    warmup = int(ft.warmup_proportion * total)
+    scheduler = cosine_with_warmup(optimizer, warmup, total, ft.min_factor)
     labels = torch.tensor(train.labels, device=plan.device)
     best: dict[str, Any] | None = None
     began = time.perf_counter()

@@ -30,9 +30,10 @@ from babylm.runfolder import (
 
 
 def task_fingerprint(
-    model_dir: Path, task: str, files: tuple[Path, Path], ft: FinetuneConfig
+    weights: dict[str, str], task: str, files: tuple[Path, Path], ft: FinetuneConfig
 ) -> str:
-    weights = {p.name: sha256_file(p) for p in sorted(model_dir.glob("*.safetensors"))}
+    """What a task's results depend on: the model's weights (their hashes), the task's two
+    files and the settings."""
     data = {p.name: sha256_file(p) for p in files}
     settings = dataclasses.asdict(dataclasses.replace(ft, tasks=[task]))
     return fingerprint("finetune", settings, weights | data)
@@ -55,11 +56,12 @@ def finetune(
     folder = (
         FinetuneFolder(out) if out else run.finetune if run else model_finetune_folder(model_dir)
     )
+    weights = {p.name: sha256_file(p) for p in sorted(model_dir.glob("*.safetensors"))}
     results: dict[str, dict[str, Any]] = {}
     with writer_lock(run.root) if run else contextlib.nullcontext():
         for task in ft.tasks:
             where = folder.task(task)
-            fp = task_fingerprint(model_dir, task, files[task], ft)
+            fp = task_fingerprint(weights, task, files[task], ft)
             if where.results.is_file() and read_json(where.results).get("fingerprint") == fp:
                 results[task] = read_json(where.results)
                 print(f"{task}: up to date, skipped -> {where.root}", flush=True)
