@@ -1,7 +1,7 @@
 """Issue 18's rule for a recipe gain: the preset's seed spread, and which runs clear the bar.
 
     python -m scripts.gain_bar --seeds results/plus-normalize,results/plus-s1,results/plus-s2 \
-        [results/hybrid-4 results/plus-7ep ...]
+        [--control results/plus-8ep] [results/hybrid-4 results/plus-7ep ...]
 
 ``--seeds`` are trainings of the preset that differ only in ``train.seed``; the first is the
 preset's own run, the one the McNemar test compares against. Printed, as markdown:
@@ -11,6 +11,9 @@ preset's own run, the one the McNemar test compares against. Printed, as markdow
 - each other run: its accuracy, its gain over the mean of the seed runs, the exact McNemar p
   against the preset's run, and whether it passes the bar: a gain of more than twice the seed
   spread AND p < 0.01, both on all 67,000 pairs. A run scored on fewer pairs is not judged.
+- with ``--control``, each run also against a control of its own schedule (a lever screened
+  at 8 epochs against the preset at 8 epochs): the difference and the exact McNemar p. This
+  says what the lever itself does; the bar is still judged against the seeds.
 Every figure is read from the folders' ``blimp.json`` and ``pairs.jsonl.gz``.
 """
 
@@ -95,7 +98,15 @@ def judge(candidate: Path, preset: Path, mean: float, spread: float) -> dict[str
     }
 
 
-def report(seeds: list[Path], candidates: list[Path]) -> str:
+def against_control(candidate: Path, control: Path) -> dict[str, Any]:
+    """A run against a control of its own length: the difference and the exact McNemar p."""
+    pairs = agreement(load_entry(candidate), load_entry(control))
+    diff = scores(candidate)["overall"] - scores(control)["overall"]
+    return {"diff": diff, "only_mine": pairs["only_a"], "only_control": pairs["only_b"],
+            "p": pairs["mcnemar_p"]}  # fmt: skip
+
+
+def report(seeds: list[Path], candidates: list[Path], control: Path | None = None) -> str:
     """The markdown the script prints."""
     spread = seed_spread(seeds)
     lines = ["Seed runs of the preset (all BLiMP pairs, standard protocol):", ""]
@@ -124,8 +135,13 @@ def report(seeds: list[Path], candidates: list[Path]) -> str:
                 label(c), f"{j['overall'] * 100:.2f}", f"{j['gain'] * 100:+.2f}",
                 f"{j['only_mine']:,} / {j['only_preset']:,}", f"{j['p']:.2g}", j["verdict"],
             ])  # fmt: skip
+            if control is not None:
+                k = against_control(c, control)
+                rows[-1] += [f"{k['diff'] * 100:+.2f}", f"{k['p']:.2g}"]
         header = ["run", "BLiMP", "gain vs seed mean", f"pairs only it / only {label(seeds[0])}",
                   "McNemar p", "passes the bar"]  # fmt: skip
+        if control is not None:
+            header += [f"vs {label(control)}", f"McNemar p vs {label(control)}"]
         lines += ["", markdown_table(header, rows)]
     return "\n".join(lines)
 
@@ -133,17 +149,20 @@ def report(seeds: list[Path], candidates: list[Path]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", required=True, help="comma-separated result folders")
+    parser.add_argument(
+        "--control", type=Path, help="a control run of the candidates' own schedule (optional)"
+    )
     parser.add_argument("candidates", nargs="*", type=Path)
     args = parser.parse_args(argv)
     seeds = [Path(p) for p in args.seeds.split(",") if p]
     if len(seeds) < 2:
         print("error: --seeds: give at least two seed runs", file=sys.stderr)
         sys.exit(2)
-    for folder in [*seeds, *args.candidates]:
+    for folder in [*seeds, *args.candidates, *([args.control] if args.control else [])]:
         if not RunFiles.of(folder).blimp.is_file():
             print(f"error: {folder}: no blimp.json", file=sys.stderr)
             sys.exit(2)
-    print(report(seeds, args.candidates))
+    print(report(seeds, args.candidates, args.control))
 
 
 if __name__ == "__main__":

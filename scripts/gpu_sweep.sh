@@ -16,6 +16,7 @@ OUT=${OUT:-out}
 JOBS=${JOBS:-8}
 START_UNTIL=${START_UNTIL:-4}
 STOP_AFTER=${STOP_AFTER:-500}
+RUNS=runs/gpu
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
@@ -47,12 +48,15 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null
 echo "cpus $(nproc), jobs $JOBS, start until ${START_UNTIL} min, stop after ${STOP_AFTER} s"
 
 timeout --kill-after=5 "$STOP_AFTER" "$PYTHON" -m scripts.sweep "$SWEEP" --jobs "$JOBS" \
-    --start-until "$START_UNTIL" --learning-curve --runs-root runs/gpu --results results-gpu \
+    --start-until "$START_UNTIL" --learning-curve --runs-root "$RUNS" --results results-gpu \
     "$@" 2>&1 | tee "$OUT/sweep.log"
 echo "sweep exit ${PIPESTATUS[0]}"
 
-# Abandoned runs: their logs say how far they got.
-pkill -f "babylm run" 2>/dev/null
-tar czf /tmp/results.tgz results-gpu runs/gpu/*.log runs/gpu/*.json 2>/dev/null
+# Abandoned runs (this sweep's only: a run elsewhere on the machine is not ours to end, and
+# an earlier pattern, "babylm run", ended a CPU run beside a local test of this script):
+# their logs say how far they got.
+pkill -f -- "--run-dir $RUNS/" 2>/dev/null
+pkill -f -- "scripts.learning_curve $RUNS/" 2>/dev/null
+tar czf /tmp/results.tgz results-gpu "$RUNS"/*.log "$RUNS"/*.json 2>/dev/null
 split -b 15m -d /tmp/results.tgz "$OUT/results.tgz.part-"
 ls -la "$OUT"

@@ -103,8 +103,17 @@ def time_to_reference(folder: Path) -> str:
             m = json.loads(line)
             if m.get("step") == hit["step"] and "elapsed_s" in m:
                 elapsed, epoch = m["elapsed_s"], m.get("epoch", epoch)
-    minutes = f", {elapsed / 60:.0f} min" if elapsed is not None else ""
+    minutes = f", {elapsed / 60:.0f} min{on_accelerator(folder)}" if elapsed is not None else ""
     return f"epoch {epoch:g} ({hit['tokens_seen'] / 1e6:.2f}M tokens{minutes})"
+
+
+def on_accelerator(folder: Path) -> str:
+    """`` on NVIDIA H200`` for a run trained on an accelerator, else nothing: its minutes are
+    not the 2-CPU-core minutes the other rows (and the 3-hour budget) are in."""
+    summary = RunFiles.of(folder).read_summary()
+    if summary is None or summary.device == "cpu":
+        return ""
+    return f" on {summary.hardware or summary.device}"
 
 
 def row(folder: Path) -> list[str]:
@@ -122,7 +131,7 @@ def row(folder: Path) -> list[str]:
         "; ".join(f"{k}={_value(v)}" for k, v in diff.items()) or "(the a-26m preset)",
         f"{summary.parameters / 1e6:.2f}M",
         f"{summary.tokens_seen / 1e6:.2f}M",
-        f"{summary.wall_time_s / 60:.0f} min",
+        f"{summary.wall_time_s / 60:.0f} min{on_accelerator(folder)}",
         f"{summary.best_dev_loss:.3f}",
         f"**{percent(exact['overall'])}** / {percent(exact['macro'])} ({blimp['n_pairs']:,})",
         fields,

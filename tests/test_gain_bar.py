@@ -51,3 +51,14 @@ def test_a_gain_passes_only_above_twice_the_spread_and_with_mcnemar(tmp_path: Pa
     text = gain_bar.report(seeds, [tmp_path / "big", tmp_path / "small"])
     assert "spread 1.00 points" in text and "| big | 54.00 | +3.50 |" in text
     assert "| s42 / s1 | 0 / 670 |" in text
+
+
+def test_a_control_of_the_runs_own_schedule_adds_its_difference_and_p(tmp_path: Path) -> None:
+    seeds = [_run(tmp_path, "s42", 33_500), _run(tmp_path, "s1", 34_170)]
+    control = _run(tmp_path, "ctl", 33_835)  # 50.5%
+    k = gain_bar.against_control(_run(tmp_path, "big", 36_180), control)
+    assert abs(k["diff"] - 0.035) < 1e-12 and (k["only_mine"], k["only_control"]) == (2_345, 0)
+    assert k["p"] < 1e-100
+    text = gain_bar.report(seeds, [tmp_path / "big"], control)
+    assert "| vs ctl | McNemar p vs ctl |" in text and "| +3.50 | 0 |" in text
+    assert "| big | 54.00 | +3.50 |" in gain_bar.report(seeds, [tmp_path / "big"])

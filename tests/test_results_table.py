@@ -71,3 +71,14 @@ def test_time_to_quality_is_the_first_epoch_end_at_the_reference_figure(tmp_path
     points[1]["overall"] = points[2]["overall"] = 0.5719
     (tmp_path / "learning_curve.json").write_text(json.dumps({"points": points}))
     assert results_table.time_to_reference(tmp_path) == "not reached (best 57.19)"
+
+
+def test_minutes_on_an_accelerator_are_marked_as_such(tmp_path: Path) -> None:
+    """A run trained on a lent GPU must not read as 8 minutes of the 2 CPU cores."""
+    import shutil
+
+    for name, run in (("cpu", "plus-s1"), ("gpu", "plus-8ep")):
+        (tmp_path / name).mkdir()
+        shutil.copy(RESULTS.parent / "results" / run / "summary.json", tmp_path / name)
+    assert results_table.on_accelerator(tmp_path / "cpu") == ""
+    assert results_table.on_accelerator(tmp_path / "gpu") == " on NVIDIA H200"

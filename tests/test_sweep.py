@@ -71,7 +71,10 @@ def test_a_malformed_sweep_file_is_a_one_line_error(
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("sweep_file", ["issue-6.yaml", "issue-18.yaml"])
+@pytest.mark.parametrize(
+    "sweep_file",
+    sorted(p.name for p in (Path(__file__).resolve().parents[1] / "sweeps").glob("*.yaml")),
+)
 def test_the_shipped_sweep_names_valid_overrides(sweep_file: str) -> None:
     """Every run of a shipped sweep resolves to a valid config; all but teachers <= 27M
     parameters; students name teachers that the sweep trains before them."""

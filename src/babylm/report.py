@@ -312,13 +312,15 @@ def plot_heatmap(entries: list[Entry], path: Path) -> None:
 
 
 def plot_losses(entries: list[Entry], path: Path) -> bool:
+    """Training and dev loss against tokens seen; beside it the dev loss alone, on its own
+    scale, where runs that differ by hundredths (a regulariser against its control) part."""
     runs = [e for e in entries if e.metrics]
     if not runs:
         return False
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(12, 4.5))
     for i, e in enumerate(runs):
-        color = f"C{i}"
+        color = f"C{i % 10}"
         train = [
             (m["tokens_seen"], m["loss"]) for m in e.metrics if "loss" in m and "tokens_seen" in m
         ]
@@ -329,10 +331,16 @@ def plot_losses(entries: list[Entry], path: Path) -> bool:
             )
         if dev:
             ax.plot(*zip(*dev, strict=True), color=color, marker="o", lw=1.5, label=f"{e.name} dev")
+            zoom.plot(*zip(*dev, strict=True), color=color, marker="o", lw=1.5, label=e.name)
     ax.set_xlabel("tokens seen")
     ax.set_ylabel("loss (nats / token)")
     ax.set_title("Training and dev loss")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
+    zoom.set_xlabel("tokens seen")
+    zoom.set_title("Dev loss alone")
+    zoom.grid(alpha=0.3)
+    if zoom.lines:
+        zoom.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
