@@ -3,6 +3,7 @@ completion spans, the tie rule, the word-checkpoint schedule and the submission'
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,15 +13,17 @@ from babylm import word_checkpoints
 from babylm.config import EvalConfig
 from babylm.errors import BabylmError
 from babylm.evaluation.aggregate import pair_credit
-from babylm.evaluation.submission import track_revisions
+from babylm.evaluation.submission import build_submission, track_revisions
 from babylm.evaluation.suite import choose, completion_runs, tie_credit
 from babylm.evaluation.suite_tasks import (
+    absent_tasks,
     fast_subset,
     read_items,
     read_reading,
     resolve_tasks,
     select_suite,
 )
+from babylm.runfolder import EvalFolder
 
 EWOK_ROW = {
     "Domain": "spatial-relations", "ContextType": "direct", "ContextDiff": "antonym",
@@ -245,10 +248,164 @@ def test_a_backend_that_does_not_fit_the_model_is_one_line(
     assert mntp.code == 2 and "--backend mntp needs a tokenizer with a mask token" in mntp.err
     unknown = cli("eval", str(masked_dir), "--backend", "pll", *args)
     assert unknown.code == 2 and "eval.backend: 'pll' is not one of auto, causal" in unknown.err
-    full_eval = ROOT.parent / "shared" / "data" / "babylm_eval_2025" / "full_eval"
-    if full_eval.is_dir():  # the reading data is not embedded
-        reading = cli("eval", str(masked_dir), "--tasks", "ewok,reading", "--eval-data",
-                      str(full_eval), "--out", str(tmp_path / "r"))  # fmt: skip
-        assert reading.code == 2, reading.err
-        assert "reading: the mlm backend is not implemented yet" in reading.err
-    assert not (tmp_path / "o").exists() and not (tmp_path / "r").exists()
+    assert not (tmp_path / "o").exists()
+
+
+def test_reading_with_a_backend_that_does_not_fit_the_model_is_one_line(
+    cli, tiny_model_dir: Path, masked_dir: Path, tmp_path: Path
+) -> None:
+    data = write_suite_folder(tmp_path / "full_eval")
+    out = tmp_path / "o"
+    args = ["--tasks", "reading", "--eval-data", str(data), "--out", str(out)]
+    mlm = cli("eval", str(tiny_model_dir), "--backend", "mlm", *args)
+    assert mlm.code == 2 and len(mlm.err.strip().splitlines()) == 1
+    assert mlm.err.strip() == (
+        f"babylm: error: {tiny_model_dir}: is a causal LM; --backend mlm needs a masked LM"
+    )
+    causal = cli("eval", str(masked_dir), "--backend", "causal", *args)
+    assert causal.code == 2 and len(causal.err.strip().splitlines()) == 1
+    assert "is a masked LM; --backend causal needs a causal LM" in causal.err
+    mntp = cli("eval", str(tiny_model_dir), "--backend", "mntp", *args)
+    assert mntp.code == 2 and "--backend mntp needs a tokenizer with a mask token" in mntp.err
+    assert not out.exists()
+
+
+def _reading_rows(n: int) -> str:
+    """A reading table in the official columns, with made-up times (seeded)."""
+    import random
+
+    rng = random.Random(0)
+    words = ["cat", "sat", "on", "the", "mat", "dog", "see", "who"]
+    lines = [READING_HEADER]
+    for i in range(n):
+        word, prev = words[i % len(words)], words[(i - 1) % len(words)]
+        item = "The cat sat on the" if i % 3 else "Who did the dog"
+        prev_cells = f"{prev},{item},{rng.randint(2, 9)}" if i % 4 else ",,"
+        times = ",".join(f"{rng.uniform(150, 400):.1f}" for _ in range(5))
+        lines.append(
+            f"{i},{item},{word},{rng.uniform(1, 5):.3f},{rng.randint(2, 9)},"
+            f"{rng.randint(1, 20)},{prev_cells},{times}\n"
+        )
+    return "".join(lines)
+
+
+def write_suite_folder(root: Path, with_published_apart: bool = False) -> Path:
+    """A small folder in the official full_eval layout: the four tasks ``babylm`` needs
+    beside the embedded ones, and COMPS and wug_past when asked for."""
+    _write(root / "ewok_filtered", "spatial-relations.jsonl", [EWOK_ROW] * 3)
+    et = {"input_prefix": "Box 1 has the cat. Box 1 has", "options": [" the cat.", " the mat."],
+          "numops": 0}  # fmt: skip
+    _write(root / "entity_tracking", "regular.jsonl", [et] * 3)
+    wug = [{"sentences": f"The dog is {w}.\tThe dog is {w}s.", "ratio": r}
+           for w, r in (("blick", 0.4), ("dax", 0.9), ("fep", 0.1), ("zup", 0.6))]  # fmt: skip
+    _write(root / "wug_adj_nominalization", "wug_adj_nominalization.jsonl", wug)
+    (root / "reading").mkdir(parents=True)
+    (root / "reading" / "reading_data.csv").write_text(_reading_rows(60))
+    if with_published_apart:
+        _write(root / "comps", "comps_base.jsonl", [COMPS_ROW] * 3)
+        wug_past = [{**WUG_PAST_ROW, "ratio": r} for r in (0.7, 0.2, 0.5, 0.9)]
+        _write(root / "wug_past_tense", "wug_past_tense.jsonl", wug_past)
+    return root
+
+
+COMPS_ROW = {"prefix_acceptable": "A dog is an animal that", "property_phrase": "can bark.",
+             "prefix_unacceptable": "A cat is an animal that"}  # fmt: skip
+WUG_PAST_ROW = {"sentences": "They blicked it.\tThey blought it.", "ratio": 0.7}
+
+
+def test_comps_and_wug_past_are_scored_when_there_and_listed_missing_when_not(
+    capsys: pytest.CaptureFixture[str], tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from babylm.evaluation.run import evaluate_suite, print_absent
+
+    bare = write_suite_folder(tmp_path / "bare")
+    assert "comps" not in resolve_tasks(["babylm"], bare)
+    assert set(absent_tasks(["babylm"], bare)) == {"comps", "wug_past"}
+    assert "organisers publish it apart" in absent_tasks(["babylm"], bare)["comps"]
+    full = write_suite_folder(tmp_path / "full", with_published_apart=True)
+    assert {"comps", "wug_past"} <= set(resolve_tasks(["babylm"], full))
+    assert absent_tasks(["babylm"], full) == {}
+    assert {i.uid for i in read_items("comps", full)} == {"base"}
+    # `--tasks babylm --eval-data BARE`, on EWoK alone (the rest as the CLI runs it)
+    ev = EvalConfig(tasks=["babylm"], data_dir=str(bare))
+    out = tmp_path / "out"
+    evaluate_suite(tiny_model_dir, out, select_suite(dataclasses.replace(ev, tasks=["ewok"])), ev)
+    print_absent(ev)
+    assert "not scored, listed as missing: wug_past, comps" in capsys.readouterr().out
+    summary = json.loads((out / "babylm" / "suite.json").read_text())
+    assert set(summary["missing"]) == {"comps", "wug_past"} and summary["tasks"] == ["ewok"]
+    _, missing = build_submission(EvalFolder(out), None, EvalConfig(), allow_missing=True)
+    assert f"comps (no {bare / 'comps'}: the organisers publish it apart from full_eval)" in (
+        missing
+    )
+    assert any(m.startswith("wug_past (no ") for m in missing)
+
+
+BAD_PUBLISHED_APART = {
+    "comps no phrase": ("comps", "comps_base.jsonl", {k: v for k, v in COMPS_ROW.items()
+                        if k != "property_phrase"}, "not a comps row: no 'property_phrase' field"),
+    "comps not text": ("comps", "comps_wugs.jsonl", {**COMPS_ROW, "prefix_acceptable": 3},
+                       "not a comps row: 'prefix_acceptable' is not a string"),
+    "wug ratio": ("wug_past_tense", "wug_past_tense.jsonl", {**WUG_PAST_ROW, "ratio": "high"},
+                  "not a wug_past row: 'ratio' 'high' is not a number"),
+    "wug one sentence": ("wug_past_tense", "wug_past_tense.jsonl",
+                         {**WUG_PAST_ROW, "sentences": "They blicked it."},
+                         "not a wug_past row: 'sentences' holds fewer than two"),
+    "wug no ratio": ("wug_past_tense", "wug_past_tense.jsonl", {"sentences": "a\tb"},
+                     "not a wug_past row: no 'ratio' field"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PUBLISHED_APART))
+def test_a_malformed_comps_or_wug_past_file_is_one_line_naming_file_and_field(
+    cli, tiny_model_dir: Path, tmp_path: Path, case: str
+) -> None:
+    folder, name, row, message = BAD_PUBLISHED_APART[case]
+    data = write_suite_folder(tmp_path / "full_eval", with_published_apart=True)
+    path = data / folder / name
+    path.write_text(json.dumps(COMPS_ROW if folder == "comps" else WUG_PAST_ROW) + "\n"
+                    + json.dumps(row) + "\n")  # fmt: skip
+    out = tmp_path / "out"
+    res = cli("eval", str(tiny_model_dir), "--tasks", "babylm", "--eval-data", str(data),
+              "--out", str(out))  # fmt: skip
+    assert res.code == 2 and len(res.err.strip().splitlines()) == 1, res.err
+    assert res.err.startswith(f"babylm: error: {path}:2: {message}"), res.err
+    assert not out.exists()
+
+
+def _blimp_predictions(right: bool) -> dict:
+    """Predictions of the fast BLiMP set that are all right (or all wrong), made with the
+    official prediction writer: two checkpoints of different figures."""
+    from babylm.evaluation.suite import predictions
+
+    items = select_suite(EvalConfig(tasks=["blimp_filtered"]), fast=True)["blimp_filtered"]
+    scores = [[0.0, -1.0] if right else [-1.0, 0.0] for _ in items]
+    return predictions("blimp_filtered", items, scores)
+
+
+def test_a_missing_checkpoint_keeps_its_place_in_the_fast_lists(cli, tmp_path: Path) -> None:
+    from babylm.runfolder import CheckpointEvals, RunFolder
+
+    run = RunFolder(tmp_path / "run")
+    evals = CheckpointEvals(run.checkpoint_evals.root)
+    for name, right in (("chck_1M", True), ("chck_3M", False)):  # chck_2M is missing
+        path = evals.checkpoint(name).suite_predictions("blimp_filtered")
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(_blimp_predictions(right)))
+    strict = cli("submission", str(run.root))
+    assert strict.code == 2 and len(strict.err.strip().splitlines()) == 1
+    assert "or pass --allow-missing" in strict.err
+    assert not run.submission("strict-small").exists()
+    res = cli("submission", str(run.root), "--allow-missing")
+    assert res.code == 0, res.err
+    assert "left out (--allow-missing): checkpoint chck_2M (null at fast_eval_results[*][1])" in (
+        res.err
+    )
+    assert "chck_1M/ewok (null at fast_eval_results.ewok[0]" in res.err
+    fast = json.loads(run.submission("strict-small").read_text())["fast_eval_results"]
+    assert {len(v) for v in fast.values()} == {len(track_revisions("strict-small"))}
+    blimp = fast["blimp"]
+    assert set(blimp[0].values()) == {1.0} and blimp[1] is None
+    # all wrong (a few filtered pairs have two equal sentences, so never quite 0)
+    assert max(blimp[2].values()) < 0.05 and blimp[3:] == [None] * 16
+    assert fast["ewok"] == [None] * 19

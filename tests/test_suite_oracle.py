@@ -3,8 +3,10 @@
 On a model trained in the test (the smoke run) and small slices of every task (the official
 files in ``../shared``, synthetic COMPS and wug_past files in the same formats), the official
 code and ``babylm eval --tasks babylm`` must choose the same candidate for every item and give
-the same figures (headline, every per-key accuracy, reading's R^2 gains) to 1e-6. Under
-``CI=true`` a missing oracle fails the test instead of skipping it.
+the same figures (headline, every per-key accuracy, reading's R^2 gains) to 1e-6; a tiny BERT
+does the same under the mlm and mntp backends. The official collation, given our files
+unchanged, must accept them and write our submission. Under ``CI=true`` a missing oracle fails
+the test instead of skipping it.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ import pytest
 
 from babylm import word_checkpoints
 from babylm.config import EvalConfig
-from babylm.evaluation.submission import FAST_TASKS, SUBMISSION_KEYS
+from babylm.evaluation.submission import FAST_TASKS, GLUE_ORDER, SUBMISSION_KEYS, track_revisions
 from babylm.evaluation.suite_tasks import FOLDERS, OFFICIAL_TASK, select_suite
+from babylm.model import load_tokenizer
 from babylm.runfolder import RunFolder
 from tests.conftest import require
+from tests.test_aoa import write_aoa_data
+from tests.test_finetune_oracle import write_task_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -37,6 +42,10 @@ ORACLE_TASK = {  # ours -> (the official --task, the folder); reading runs by it
 }
 LINES_PER_FILE = 12
 READING_ROWS = 80
+WORDS_PER_MARK = 20
+"""A "million" of the checkpoint names, shrunk so that 12 steps of the smoke preset pass every
+mark of the strict-small schedule (chck_1M ... chck_100M)."""
+GLUE_TRAIN, GLUE_VALID = 16, 8
 
 
 def _oracle() -> Path:
@@ -89,6 +98,9 @@ def slices(tmp_path_factory: pytest.TempPathFactory) -> Path:
             keep = READING_ROWS + 1 if path.suffix == ".csv" else LINES_PER_FILE
             (folder / task_dir.name / path.name).write_text("".join(lines[:keep]))
     _synthetic(folder)
+    for task in GLUE_ORDER:  # the (Super)GLUE files, in the official format
+        write_task_files(folder / "glue_filtered", task, GLUE_TRAIN, GLUE_VALID)
+    write_aoa_data(folder)  # the AoA words and contexts (aoa/), in the official format
     return folder
 
 
@@ -102,13 +114,15 @@ def _babylm(*args: str) -> None:
 @pytest.fixture(scope="module")
 def suite_run(slices: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The smoke preset trained for 12 steps with word checkpoints (a "million" shrunk to
-    1,000 words, so the tiny corpus reaches two), then ``babylm eval RUN --tasks babylm``,
-    ``babylm eval RUN --checkpoints`` and ``babylm submission RUN --allow-missing``."""
+    ``WORDS_PER_MARK`` words, so the tiny corpus passes every strict-small mark), then
+    ``babylm eval RUN --tasks babylm``, ``babylm eval RUN --checkpoints``, ``babylm eval RUN
+    --tasks aoa``, ``babylm finetune RUN`` (one epoch of each task) and ``babylm submission
+    RUN``, with nothing missing."""
     from babylm.cli import main
 
     run_dir = tmp_path_factory.mktemp("suite") / "run"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(word_checkpoints, "WORDS_PER_MARK", 1000)
+        patch.setattr(word_checkpoints, "WORDS_PER_MARK", WORDS_PER_MARK)
         with contextlib.redirect_stdout(io.StringIO()):
             try:
                 main(["run", "smoke", "--run-dir", str(run_dir), "--stages",
@@ -116,10 +130,14 @@ def suite_run(slices: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
                       "--set", "train.max_steps=12"])  # fmt: skip
             except SystemExit as exc:
                 assert not exc.code
-    assert [n for n, _ in word_checkpoints.list_word_checkpoints(RunFolder(run_dir))] == [1, 2]
+    found = {f.name for _, f in word_checkpoints.list_word_checkpoints(RunFolder(run_dir))}
+    assert set(track_revisions("strict-small")) <= found
     _babylm("eval", str(run_dir), "--tasks", "babylm", "--eval-data", str(slices))
     _babylm("eval", str(run_dir), "--checkpoints", "--eval-data", str(slices))
-    _babylm("submission", str(run_dir), "--allow-missing")
+    _babylm("eval", str(run_dir), "--tasks", "aoa", "--eval-data", str(slices))
+    _babylm("finetune", str(run_dir), "--eval-data", str(slices), "--epochs", "1",
+            "--batch-size", "8")  # fmt: skip
+    _babylm("submission", str(run_dir))
     return run_dir
 
 
@@ -188,20 +206,22 @@ def test_every_choice_and_figure_equals_the_official_pipeline(
                 assert results["by"][key][value]["acc"] == pytest.approx(acc, abs=1e-6)
 
 
-@pytest.mark.slow
-def test_reading_surprisals_and_r2_gains_equal_the_official_pipeline(
-    suite_run: Path, slices: Path, ours: Path, tmp_path: Path
-) -> None:
-    run_dir = suite_run
+def _official_reading(model_dir: Path, backend: str, csv: Path, out: Path) -> dict:
+    """The official reading script's ``predictions.json`` for ``csv``, run as a script."""
     env = {**os.environ, "PYTHONPATH": str(_oracle())}
     done = subprocess.run(
         [sys.executable, "-m", "evaluation_pipeline.reading.run", "--model_path_or_name",
-         str(run_dir / "model"), "--backend", "causal", "--data_path",
-         str(slices / "reading" / "reading_data.csv"), "--output_dir", str(tmp_path)],
-        capture_output=True, text=True, check=False, env=env, cwd=tmp_path,
+         str(model_dir), "--backend", backend, "--data_path", str(csv), "--output_dir",
+         str(out)],
+        capture_output=True, text=True, check=False, env=env, cwd=out,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    official = json.loads(next(tmp_path.rglob("predictions.json")).read_text())
+    return json.loads(next(out.rglob("predictions.json")).read_text())
+
+
+def _assert_same_reading(official: dict, ours: Path, csv: Path) -> None:
+    """Every surprisal and previous-word surprisal within 1e-5 (NaN where the official has
+    NaN), and our R^2 gains equal to the official collation's from the official predictions."""
     mine = json.loads((ours / "reading" / "predictions.json").read_text())
     rows, my_rows = official["reading"]["predictions"], mine["reading"]["predictions"]
     assert [r["id"] for r in my_rows] == [r["id"] for r in rows]
@@ -210,16 +230,52 @@ def test_reading_surprisals_and_r2_gains_equal_the_official_pipeline(
         assert math.isnan(a["prev_pred"]) == math.isnan(b["prev_pred"])
         if not math.isnan(a["prev_pred"]):
             assert b["prev_pred"] == pytest.approx(a["prev_pred"], abs=1e-5)
-    # The official figures from the official predictions, by the official collation code.
     sys.path.insert(0, str(_oracle()))
     try:
         from evaluation_pipeline.collate_preds import _calculate_reading_results
     finally:
         sys.path.remove(str(_oracle()))
-    figures = _calculate_reading_results(official, slices / "reading" / "reading_data.csv")
+    figures = _calculate_reading_results(official, csv)
     results = json.loads((ours / "reading" / "results.json").read_text())
     assert results["eye_tracking"] / 100 == pytest.approx(figures["rt"], abs=1e-6)
     assert results["self_paced_reading"] / 100 == pytest.approx(figures["spr"], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_reading_surprisals_and_r2_gains_equal_the_official_pipeline(
+    suite_run: Path, slices: Path, ours: Path, tmp_path: Path
+) -> None:
+    csv = slices / "reading" / "reading_data.csv"
+    official = _official_reading(suite_run / "model", "causal", csv, tmp_path)
+    _assert_same_reading(official, ours, csv)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["mlm", "mntp"])
+def test_a_masked_lm_reads_as_the_official_mlm_and_mntp_reading_code(
+    backend: str, masked_dir: Path, slices: Path, tmp_path: Path
+) -> None:
+    """The masked LM's tokenizer splits most words into several tokens, so every word after
+    the first token runs the official re-encoding path too."""
+    data = tmp_path / "full_eval"
+    (data / "reading").mkdir(parents=True)
+    csv = data / "reading" / "reading_data.csv"
+    csv.write_bytes((slices / "reading" / "reading_data.csv").read_bytes())
+    out = tmp_path / "ours"
+    _babylm("eval", str(masked_dir), "--tasks", "reading", "--eval-data", str(data),
+            "--backend", backend, "--out", str(out))  # fmt: skip
+    official_dir = tmp_path / "official"
+    official_dir.mkdir()
+    official = _official_reading(masked_dir, backend, csv, official_dir)
+    import pandas as pd
+
+    tok = load_tokenizer(masked_dir)
+    words = pd.read_csv(csv)["word"]
+    assert sum(len(tok(w, add_special_tokens=False)["input_ids"]) > 1 for w in words) > 10
+    assert json.loads((out / "babylm" / "reading" / "results.json").read_text())["backend"] == (
+        backend
+    )
+    _assert_same_reading(official, out / "babylm", csv)
 
 
 FAST_LAYOUT = {
@@ -248,56 +304,115 @@ def _write_fast_data(slices: Path, folder: Path) -> None:
     (folder / "reading" / "reading_data.csv").write_text(csv)
 
 
-@pytest.mark.slow
-def test_the_submission_equals_the_official_collation_of_the_same_predictions(
-    suite_run: Path, slices: Path, tmp_path: Path
-) -> None:
-    sys.path.insert(0, str(_oracle()))
-    try:
-        from evaluation_pipeline import collate_preds as official
-    finally:
-        sys.path.remove(str(_oracle()))
-    submission = json.loads((suite_run / "submission-strict-small.json").read_text())
-    for task, key in SUBMISSION_KEYS.items():  # the full suite: each task's predictions as-is
-        path = suite_run / "eval-babylm" / "babylm" / task / "predictions.json"
-        assert json.dumps(submission[key]) == json.dumps(official._load_results(path)), task
-    _write_fast_data(slices, tmp_path)
-    fast = submission["fast_eval_results"]
-    assert {k: len(v) for k, v in fast.items()} == {SUBMISSION_KEYS[t]: 2 for t in FAST_TASKS}
-    for i, revision in enumerate(["chck_1M", "chck_2M"]):
-        preds = suite_run / "eval-checkpoints" / revision / "babylm"
+OFFICIAL_FULL = {  # ours -> where the official scripts write its predictions (zero_shot/causal/)
+    task: f"{OFFICIAL_TASK[task]}/{FOLDERS[task]}" for task in SUBMISSION_KEYS if task != "reading"
+} | {"reading": "reading"}
+OFFICIAL_FAST = {
+    task: f"{OFFICIAL_TASK[task]}/{FAST_LAYOUT.get(task, FOLDERS[task])}" for task in FAST_TASKS
+} | {"reading": "reading"}
 
-        def load(task: str, preds: Path = preds) -> dict:
-            return official._load_results(preds / task / "predictions.json")
 
-        expected = {
-            "blimp": official._calculate_target_results(
-                load("blimp_filtered"), "blimp", tmp_path / "blimp_fast"
-            ),
-            "blimp_supplement": official._calculate_target_results(
-                load("supplement_filtered"), "blimp_supplement", tmp_path / "supplement_fast"
-            ),
-            "ewok": official._calculate_target_results(
-                load("ewok"), "ewok", tmp_path / "ewok_fast"
-            ),
-            "entity_tracking": official._calculate_target_et_results(
-                load("entity_tracking"), tmp_path / "entity_tracking_fast"
-            ),
-            "wug_adj": official._calculate_wugs_results(
-                load("wug_adj"), "wug_adj_nominalization", tmp_path / "wug_adj_nominalization"
-            ),
-            "wug_past": official._calculate_wugs_results(
-                load("wug_past"), "wug_past_tense", tmp_path / "wug_past_tense"
-            ),
-            "reading": official._calculate_reading_results(
-                load("reading"), tmp_path / "reading" / "reading_data.csv"
-            ),
+def _official_results_folder(run: RunFolder, results: Path) -> None:
+    """Our files, taken from where ``babylm submission`` reads them and copied byte for byte
+    into the layout the official scripts write (``results/<model>/<revision>/{zero_shot/causal,
+    finetune}/...``) for ``collate_preds``."""
+    import shutil
+
+    def place(source: Path, *where: str) -> None:
+        target = results.joinpath("run", *where)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+
+    for task, where in OFFICIAL_FULL.items():
+        source = run.suite_eval.suite_predictions(task)
+        place(source, "main", "zero_shot", "causal", where, "predictions.json")
+    place(run.aoa_eval.aoa_surprisal, "main", "zero_shot", "causal", "AoA_word", "surprisal.json")
+    for task in GLUE_ORDER:
+        place(run.finetune.task(task).predictions, "main", "finetune", task, "predictions.json")
+    for revision in track_revisions("strict-small"):
+        for task, where in OFFICIAL_FAST.items():
+            source = run.checkpoint_evals.checkpoint(revision).suite_predictions(task)
+            place(source, revision, "zero_shot", "causal", where, "predictions.json")
+
+
+def _sizes(slices: Path, fast_dir: Path) -> tuple[dict, dict, int]:
+    """The official collation's size tables (``FULL_SIZES``, ``FAST_SIZES``, ``AOA_SIZE``) for
+    the sliced data, counted from the data files (never from the predictions they check); the
+    AoA rows per checkpoint by the official AoA loader (its default: every word longer than
+    one character, every context)."""
+    from evaluation_pipeline.AoA_word.eval_util import load_eval
+
+    full_sources = select_suite(EvalConfig(tasks=["babylm"], data_dir=str(slices)))
+    full: dict = {"reading": len(full_sources.pop("reading").frame)}
+    for task, items in full_sources.items():
+        counts: dict[str, int] = {}
+        for item in items:
+            counts[item.uid.lower()] = counts.get(item.uid.lower(), 0) + 1
+        full[SUBMISSION_KEYS[task]] = counts
+    for key in ("wug_adj", "wug_past"):
+        full[key] = full[key][key]
+    for task in GLUE_ORDER:
+        lines = (slices / "glue_filtered" / f"{task}.valid.jsonl").read_text().splitlines()
+        full[task] = len(lines)
+    fast: dict = {"reading": full["reading"], "wug_adj": full["wug_adj"]}
+    fast["wug_past"] = full["wug_past"]
+    for task in ("blimp_filtered", "supplement_filtered", "ewok"):
+        per_file = {
+            len(p.read_text().splitlines()) for p in (fast_dir / FAST_LAYOUT[task]).iterdir()
         }
-        for key, figures in expected.items():
-            assert fast[key][i] == pytest.approx(figures, abs=1e-9), (revision, key)
+        (fast[SUBMISSION_KEYS[task]],) = per_file  # one size for every UID, as officially
+    regular = (fast_dir / "entity_tracking_fast" / "regular.jsonl").read_text().splitlines()
+    fast["entity_tracking"] = {}
+    for line in regular:
+        uid = f"regular_{json.loads(line)['numops']}_ops"
+        fast["entity_tracking"][uid] = fast["entity_tracking"].get(uid, 0) + 1
+    _, contexts = load_eval(slices / "aoa" / "cdi_childes.json", min_context=0)
+    return full, fast, sum(map(len, contexts))
 
 
-MASKED_TASKS = ["blimp_filtered", "ewok", "wug_adj"]
+@pytest.mark.slow
+def test_the_official_collation_accepts_our_files_unchanged_and_writes_our_submission(
+    suite_run: Path, slices: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every part present (the zero-shot suite, the fast evals at all 19 checkpoints, the
+    seven fine-tuning tasks, the AoA surprisals): ``collate_preds`` (its size tables patched
+    to the sliced data, nothing else) checks each file and collates them into what ``babylm
+    submission`` wrote, key for key."""
+    monkeypatch.syspath_prepend(str(_oracle()))
+    from evaluation_pipeline import collate_preds as official
+
+    fast_dir, results = tmp_path / "fast_eval", tmp_path / "results"
+    _write_fast_data(slices, fast_dir)
+    _official_results_folder(RunFolder(suite_run), results)
+    full_sizes, fast_sizes, aoa_size = _sizes(slices, fast_dir)
+    monkeypatch.setattr(official, "FULL_SIZES", full_sizes)
+    monkeypatch.setattr(official, "FAST_SIZES", fast_sizes)
+    monkeypatch.setattr(official, "AOA_SIZE", aoa_size)
+    args = argparse.Namespace(
+        model_path_or_name=Path("run"), backend="causal", results_dir=results,
+        revision_name="main", fast=True, fast_eval_dir=fast_dir, track="strict-small",
+        multimodal=False,
+    )  # fmt: skip
+    with contextlib.redirect_stdout(io.StringIO()) as said:
+        official.collate_preds(args)  # an AssertionError here: a file it refused
+    assert "missing" not in said.getvalue() and "should" not in said.getvalue(), said.getvalue()
+    theirs = json.loads(
+        (results / "run" / "all_full_preds_and_fast_scores_causal.json").read_text()
+    )
+    ours = json.loads(RunFolder(suite_run).submission("strict-small").read_text())
+    assert list(ours) == list(theirs)
+    for key in ours:
+        if key != "fast_eval_results":
+            assert json.dumps(ours[key]) == json.dumps(theirs[key]), key
+    fast, expected = ours["fast_eval_results"], theirs["fast_eval_results"]
+    assert list(fast) == list(expected)
+    for key, values in expected.items():
+        assert len(fast[key]) == len(values) == 19, key
+        for i, (mine, figures) in enumerate(zip(fast[key], values, strict=True)):
+            assert mine == pytest.approx(figures, abs=1e-9), (key, i)
+
+
+MASKED_TASKS = ["blimp_filtered", "ewok", "wug_adj", "comps", "wug_past"]
 
 
 @pytest.mark.slow

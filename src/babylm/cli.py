@@ -143,14 +143,15 @@ def eval_(
         typer.Option(
             help="blimp, supplement, and the BabyLM 2025 suite: babylm (all of it) or any of"
             " blimp_filtered, supplement_filtered, ewok, entity_tracking, wug_adj, wug_past,"
-            " comps, reading [default: a run's own eval tasks; a model folder: blimp,supplement]."
+            " comps, reading; aoa (age of acquisition over a run's word checkpoints, with"
+            " --eval-data) [default: a run's own eval tasks; a model folder: blimp,supplement]."
         ),
     ] = None,
     eval_data: Annotated[
         Path | None,
         typer.Option(
             help="The official BabyLM evaluation_data/full_eval folder: EWoK, entity tracking,"
-            " wug, COMPS and reading are read from it."
+            " wug, COMPS, reading and AoA (aoa/) are read from it."
         ),
     ] = None,
     per_paradigm: Annotated[
@@ -235,6 +236,12 @@ def eval_(
     sizes = {"batch_size": batch_size, "tokens_per_batch": tokens_per_batch}
     if checkpoints:
         from babylm.evaluation.submission import evaluate_run_checkpoints
+
+        if "aoa" in chosen.get("tasks", []):
+            raise BabylmError(
+                "--checkpoints: aoa scores every word checkpoint by itself; run"
+                " babylm eval RUN --tasks aoa --eval-data DIR"
+            )
 
         evaluate_run_checkpoints(
             target, EvalConfig(**{"tasks": ["babylm"], **chosen, **sizes}), out

@@ -54,7 +54,10 @@ SUITE_TASKS = (
     "reading",
 )
 """The BabyLM 2025 zero-shot suite (``babylm.evaluation.suite``); ``babylm`` names them all."""
-EVAL_TASKS = (*PAIR_TASKS, *SUITE_TASKS, "babylm")
+AOA_TASK = "aoa"
+"""Age of acquisition (``babylm.evaluation.aoa``): a run's word checkpoints, with the official
+AoA data; not part of ``babylm``, which any model folder can be scored on."""
+EVAL_TASKS = (*PAIR_TASKS, *SUITE_TASKS, "babylm", AOA_TASK)
 MLM_VARIANTS = ("within_word_l2r", "original")
 STANDARD_SPECIAL_TOKENS = ("<pad>", "<s>", "</s>")
 MASK_TOKEN = "<mask>"
@@ -247,7 +250,7 @@ class EvalConfig:
     """Masked LMs: pseudo-log-likelihood variant, within_word_l2r or original."""
     data_dir: str | None = None
     """The official BabyLM 2025 ``evaluation_data/full_eval`` folder: the suite tasks that are
-    not embedded (EWoK, entity tracking, wug, COMPS, reading) are read from it."""
+    not embedded (EWoK, entity tracking, wug, COMPS, reading) and AoA are read from it."""
 
     def is_full(self) -> bool:
         """Every pair of every task it names: no subset, no filter."""
@@ -543,6 +546,11 @@ def validate(cfg: Config) -> None:
         raise BabylmError(f"train.precision: {tr.precision!r} is not auto, fp32, fp16 or bf16")
 
     validate_eval(ev)
+    if AOA_TASK in ev.tasks and not tr.word_checkpoints:
+        raise BabylmError(
+            "eval.tasks: aoa fits each word over the run's word checkpoints; set"
+            " train.word_checkpoints=true"
+        )
 
 
 def validate_finetune(ft: FinetuneConfig) -> None:
@@ -597,6 +605,11 @@ def validate_eval(ev: EvalConfig) -> None:
         raise BabylmError(f"eval.protocol: {ev.protocol!r} is not one of {', '.join(PROTOCOLS)}")
     if ev.data_dir is not None and not Path(ev.data_dir).is_dir():
         raise BabylmError(f"eval.data_dir: {ev.data_dir}: no such folder")
+    if AOA_TASK in ev.tasks and ev.data_dir is None:
+        raise BabylmError(
+            "eval.tasks: aoa needs eval.data_dir (--eval-data DIR: the official full_eval,"
+            " with aoa/cdi_childes.json and aoa/cdi_human.csv)"
+        )
     _positive("eval.batch_size", ev.batch_size)
     _positive("eval.tokens_per_batch", ev.tokens_per_batch)
     if ev.scorer not in SCORERS:

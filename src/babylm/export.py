@@ -66,6 +66,7 @@ SUITE_NAMES = {
     "comps": "COMPS",
     "eye_tracking": "Reading: eye tracking",
     "self_paced_reading": "Reading: self-paced reading",
+    "aoa": "Age of acquisition (Pearson r)",
 }
 
 

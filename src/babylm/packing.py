@@ -11,6 +11,11 @@ Three modes (``train.packing``):
   blocks of at most ``seq_len`` tokens, so every block starts with ``<s>`` at a line start,
   the way BLiMP sentences are scored. Only a line longer than a block continues, without
   ``<s>``, in the next one. Blocks are padded per batch.
+
+With ``count_words`` every training example also carries ``words``: the whitespace-separated
+words of the lines that start in it (a line cut over several examples counts once, where it
+starts; a line whose start is dropped, ``packed``'s tail, never counts), so the words of the
+lines in a batch are known as it is trained (``babylm.word_checkpoints``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from transformers import PreTrainedTokenizerFast
 from babylm.errors import BabylmError
 
 MAP_BATCH = 1000
+WORDS = "words"
+"""The column (and batch key) of the words of the lines that start in an example."""
 
 
 def load_text(train_file: Path, dev_file: Path, cache_dir: Path) -> DatasetDict:
@@ -38,19 +45,22 @@ def load_text(train_file: Path, dev_file: Path, cache_dir: Path) -> DatasetDict:
 
 
 def build_examples(
-    raw: DatasetDict, tok: PreTrainedTokenizerFast, mode: str, seq_len: int
+    raw: DatasetDict,
+    tok: PreTrainedTokenizerFast,
+    mode: str,
+    seq_len: int,
+    count_words: bool = False,
 ) -> DatasetDict:
-    """Tokenize and group every split for ``mode``; each example has ``input_ids``."""
-    if mode == "reference":
-        fn, kwargs = _reference, {"tok": tok, "seq_len": seq_len}
-    elif mode == "packed":
-        fn, kwargs = _packed, {"tok": tok, "seq_len": seq_len}
-    elif mode == "sentence":
-        fn, kwargs = _sentence, {"tok": tok, "seq_len": seq_len}
-    elif mode == "isolated":
-        fn, kwargs = _isolated, {"tok": tok, "seq_len": seq_len}
-    else:
+    """Tokenize and group every split for ``mode``; each example has ``input_ids``, and with
+    ``count_words`` the training examples ``words`` too (see the module docstring)."""
+    fns = {"reference": _reference, "packed": _packed, "sentence": _sentence,
+           "isolated": _isolated}  # fmt: skip
+    if mode not in fns:
         raise BabylmError(f"train.packing: unknown mode {mode!r}")
+    fn = fns[mode]
+    kwargs: dict[str, Any] = {"tok": tok, "seq_len": seq_len}
+    if count_words:  # only then: the examples (and their cache) stay as they were otherwise
+        kwargs["count_words"] = True
     out = raw.map(
         fn,
         batched=True,
@@ -65,10 +75,19 @@ def build_examples(
                 f"train.seq_len: the {split} text gives no {seq_len}-token examples;"
                 " use more text or a shorter train.seq_len"
             )
+    for split in out:
+        if split != "train" and WORDS in out[split].column_names:
+            out[split] = out[split].remove_columns(WORDS)  # only training words are counted
     return out
 
 
-def _reference(batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int) -> dict:
+def _line_words(batch: dict[str, list]) -> list[int]:
+    return [len(text.split()) for text in batch["text"]]
+
+
+def _reference(
+    batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int, count_words: bool = False
+) -> dict:
     # As the reference did: padding=True inside the batched map pads every example to the
     # longest of its 1,000-line map batch, which is almost always seq_len.
     enc = tok(
@@ -79,57 +98,87 @@ def _reference(batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: in
         padding=True,
     )
     keep = [i for i, mask in enumerate(enc["attention_mask"]) if any(mask)]
-    return {
+    out = {
         "input_ids": [enc["input_ids"][i] for i in keep],
         "attention_mask": [enc["attention_mask"][i] for i in keep],
     }
+    if count_words:  # a line's words go with its first example, not with its overflow
+        line_words, source = _line_words(batch), enc["overflow_to_sample_mapping"]
+        first = {source[i]: i for i in reversed(keep)}
+        out[WORDS] = [line_words[source[i]] if first[source[i]] == i else 0 for i in keep]
+    return out
 
 
-def _packed(batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int) -> dict:
+def _packed(
+    batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int, count_words: bool = False
+) -> dict:
     stream: list[int] = []
+    starts: list[int] = []  # where each line starts in the stream
     for ids in tok(batch["text"], add_special_tokens=False, verbose=False)["input_ids"]:
+        starts.append(len(stream))
         stream.extend(ids)
         stream.append(tok.eos_token_id)
     usable = len(stream) // seq_len * seq_len  # the tail of each map batch is dropped
-    return {"input_ids": [stream[i : i + seq_len] for i in range(0, usable, seq_len)]}
+    out: dict[str, list] = {
+        "input_ids": [stream[i : i + seq_len] for i in range(0, usable, seq_len)]
+    }
+    if count_words:
+        words = [0] * len(out["input_ids"])
+        for start, n in zip(starts, _line_words(batch), strict=True):
+            if start < usable:
+                words[start // seq_len] += n
+        out[WORDS] = words
+    return out
 
 
-def _sentence(batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int) -> dict:
-    blocks, _ = _line_blocks(batch, tok, seq_len)
-    return {"input_ids": blocks}
+def _sentence(
+    batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int, count_words: bool = False
+) -> dict:
+    blocks, _, words = _line_blocks(batch, tok, seq_len)
+    return {"input_ids": blocks} | ({WORDS: words} if count_words else {})
 
 
-def _isolated(batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int) -> dict:
-    blocks, positions = _line_blocks(batch, tok, seq_len)
-    return {"input_ids": blocks, "position_ids": positions}
+def _isolated(
+    batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int, count_words: bool = False
+) -> dict:
+    blocks, positions, words = _line_blocks(batch, tok, seq_len)
+    out = {"input_ids": blocks, "position_ids": positions}
+    return out | ({WORDS: words} if count_words else {})
 
 
 def _line_blocks(
     batch: dict[str, list], tok: PreTrainedTokenizerFast, seq_len: int
-) -> tuple[list[list[int]], list[list[int]]]:
+) -> tuple[list[list[int]], list[list[int]], list[int]]:
     """``<s> line </s>`` packed greedily into blocks of at most ``seq_len`` tokens.
 
-    Also returns each token's position within its piece of a line: 0 at every ``<s>`` and at
-    the start of a long line's continuation in the next block.
+    Also returns each token's position within its piece of a line (0 at every ``<s>`` and at
+    the start of a long line's continuation in the next block), and each block's words: those
+    of the lines that start in it.
     """
     blocks: list[list[int]] = []
     positions: list[list[int]] = []
+    words: list[int] = []
     current: list[int] = []
     current_pos: list[int] = []
-    for ids in tok(batch["text"], add_special_tokens=False, verbose=False)["input_ids"]:
+    current_words = 0
+    encoded = tok(batch["text"], add_special_tokens=False, verbose=False)["input_ids"]
+    for ids, n in zip(encoded, _line_words(batch), strict=True):
         line = [tok.bos_token_id, *ids, tok.eos_token_id]
         for start in range(0, len(line), seq_len):
             piece = line[start : start + seq_len]
             if len(current) + len(piece) > seq_len:
                 blocks.append(current)
                 positions.append(current_pos)
-                current, current_pos = [], []
+                words.append(current_words)
+                current, current_pos, current_words = [], [], 0
             current.extend(piece)
             current_pos.extend(range(len(piece)))
+            current_words += n if start == 0 else 0
     if current:
         blocks.append(current)
         positions.append(current_pos)
-    return blocks, positions
+        words.append(current_words)
+    return blocks, positions, words
 
 
 class IsolatedCollator:

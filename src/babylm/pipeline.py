@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from babylm import corpus as corpus_mod
-from babylm.config import Config, EvalConfig, validate_eval
+from babylm.config import AOA_TASK, Config, EvalConfig, validate_eval
 from babylm.errors import BabylmError
 from babylm.runfolder import (
     MANIFEST,
@@ -212,9 +212,14 @@ def run_eval(cfg: Config, run_dir: Path, force: bool = False) -> StageResult:
         for path in sorted(Path(folder).glob("*.jsonl")):
             inputs[str(path)] = sha256_file(path)
     inputs |= suite_inputs(cfg.eval)
+    if AOA_TASK in cfg.eval.tasks:  # AoA scores every word checkpoint
+        from babylm.word_checkpoints import list_word_checkpoints
+
+        weights = [folder / run.weights.name for _, folder in list_word_checkpoints(run)]
+        inputs |= _hash_existing(run, weights)
 
     def build(out: Path) -> dict[str, Any]:
-        results = evaluate(cfg.eval, run.model, out, run_extra(run))
+        results = evaluate(cfg.eval, run.model, out, run_extra(run), run)
         print_results(results)
         return {task: result_summary(res) for task, res in results.items()}
 
@@ -233,6 +238,10 @@ def suite_inputs(ev: EvalConfig) -> dict[str, str]:
         folder = data_dir / FOLDERS[task]
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             out[str(path)] = sha256_file(path)
+    if AOA_TASK in ev.tasks:
+        from babylm.evaluation.aoa_data import aoa_files
+
+        out |= {str(p): sha256_file(p) for p in aoa_files(data_dir) if p.is_file()}
     return out
 
 

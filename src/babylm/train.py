@@ -256,7 +256,10 @@ def prepare_data(cfg: Config, run_dir: Path, tok: PreTrainedTokenizerBase) -> Da
     run = RunFolder(run_dir)
     with distributed_state().main_process_first():
         raw = packing.load_text(run.train_text, run.dev_text, run.cache)
-        return packing.build_examples(raw, tok, cfg.train.packing, cfg.train.seq_len)
+        tr = cfg.train
+        return packing.build_examples(
+            raw, tok, tr.packing, tr.seq_len, count_words=tr.word_checkpoints
+        )
 
 
 def training_arguments(
@@ -296,6 +299,10 @@ def training_arguments(
         greater_is_better=False,
         logging_steps=tr.logging_steps,
         include_num_input_tokens_seen="non_padding",
+        # The examples hold only what the collators read (input_ids, and position_ids or
+        # attention_mask; the words counted for the word checkpoints, which the collator
+        # takes out): nothing to drop, and the words must reach the collator.
+        remove_unused_columns=False,
         # No KV cache in training (the Trainer's default, stated because it matters): with a
         # cache, transformers ignores restarting position ids and `isolated` lines would see
         # each other.
@@ -370,6 +377,11 @@ def make_trainer(
     if ema is not None:
         trainer_class = ema_trainer(trainer_class)
         extra["ema"] = ema
+    counter = next((c for c in callbacks if isinstance(c, word_checkpoints.WordCheckpoints)), None)
+    if counter is not None and packing.WORDS in data["train"].column_names:
+        trainer_class = word_checkpoints.counting_trainer(trainer_class)
+        extra["counter"] = counter
+        collator = word_checkpoints.WordCountingCollator(collator)
     trainer = trainer_class(
         **extra,
         model=model,
@@ -441,17 +453,7 @@ def run_training(
     if ema is not None:
         callbacks.insert(0, ema)  # first: later callbacks see the step's average
     if tr.word_checkpoints:
-        words = word_checkpoints.count_words(run.train_text)
-        callbacks.append(
-            word_checkpoints.WordCheckpoints(run, words, plan["steps_per_epoch"], tok, ema)
-        )
-        marks = word_checkpoints.schedule_millions(
-            round(words * plan["total_steps"] / plan["steps_per_epoch"])
-        )
-        _say(
-            f"train: {words:,} words an epoch; word checkpoints at"
-            f" {', '.join(f'{m}M' for m in marks) or 'none (under 1M words in all)'}"
-        )
+        callbacks.append(_word_checkpoints(run, data, plan, tok, ema, resume))
     if process_rank() == 0:
         from torch.utils.tensorboard import SummaryWriter
 
@@ -495,6 +497,35 @@ def run_training(
             save_tokenizer(tok, out)
         write_summary(run.summary, summary)
     return summary
+
+
+def _word_checkpoints(
+    run: RunFolder,
+    data: DatasetDict,
+    plan: dict[str, int],
+    tok: PreTrainedTokenizerBase,
+    ema: WeightAverage | None,
+    resume: Path | None,
+) -> word_checkpoints.WordCheckpoints:
+    """The word counter and checkpoint saver, its count taken from the checkpoint resumed."""
+    words = sum(data["train"][packing.WORDS])  # every line's words once: an epoch's
+    seen, resumed = 0, ""
+    if resume is not None:
+        state = json.loads((resume / "trainer_state.json").read_text())
+        counted = word_checkpoints.resumed_words(state)
+        step = int(state.get("global_step", 0))
+        # A checkpoint from before the count: the words an even pace would have seen.
+        seen = counted if counted is not None else round(step * words / plan["steps_per_epoch"])
+        resumed = f"; {seen:,} words seen by step {step}" + (
+            "" if counted is not None else " (estimated)"
+        )
+    expected = round(words * plan["total_steps"] / plan["steps_per_epoch"])
+    marks = word_checkpoints.schedule_millions(expected)
+    _say(
+        f"train: {words:,} words an epoch; word checkpoints at"
+        f" {', '.join(f'{m}M' for m in marks) or 'none (under 1M words in all)'}{resumed}"
+    )
+    return word_checkpoints.WordCheckpoints(run, tok, ema, words_seen=seen)
 
 
 @dataclass(frozen=True)

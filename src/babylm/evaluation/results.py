@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from babylm.config import PAIR_TASKS, EvalConfig
+from babylm.config import AOA_TASK, PAIR_TASKS, EvalConfig
 from babylm.evaluation.aggregate import format_table
 from babylm.runfolder import EvalFolder, RunFolder, read_json
 from babylm.tables import percent
@@ -59,4 +59,6 @@ def read_results(folder: EvalFolder, ev: EvalConfig) -> dict[str, dict[str, Any]
         out[name] = read_json(folder.result(name))
     for task in resolve_tasks(ev.tasks, Path(ev.data_dir) if ev.data_dir else None):
         out[task] = read_json(folder.suite_result(task))
+    if AOA_TASK in ev.tasks:
+        out[AOA_TASK] = read_json(folder.suite_result(AOA_TASK))
     return out

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from babylm.config import EvalConfig, validate_eval
+from babylm.config import AOA_TASK, EvalConfig, validate_eval
 from babylm.errors import BabylmError
 from babylm.evaluation.aggregate import aggregate, pair_credit
 from babylm.evaluation.tasks import Pair
 from babylm.model import load_model, load_tokenizer
 from babylm.runfolder import (
     EvalFolder,
+    RunFolder,
     atomic_write_bytes,
     evaluation_label,
     model_eval_folder,
@@ -148,16 +149,13 @@ def evaluate_suite(
 ) -> dict[str, dict[str, Any]]:
     """Score the BabyLM suite tasks of ``sources`` (``suite_tasks.select_suite``) under the
     official protocol; write ``out_dir/babylm/<task>/{results,predictions}.json`` and
-    ``out_dir/babylm/suite.json`` (every task's headline figures); return the results."""
+    ``out_dir/babylm/suite.json`` (every task's headline figures, and the tasks ``babylm``
+    stands for that the data could not give, with why); return the results."""
     from babylm.evaluation.suite import TIE_RULE, run_task, write_task
+    from babylm.evaluation.suite_tasks import absent_tasks
 
     ev = ev or EvalConfig()
     model, tok, backend = suite_model(model_dir, ev.backend)
-    if backend != "causal" and "reading" in sources:  # before any task is scored
-        raise BabylmError(
-            f"reading: the {backend} backend is not implemented yet (causal only); leave"
-            " reading out of --tasks for a masked model"
-        )
     results: dict[str, dict[str, Any]] = {}
     for task, source in sources.items():
         result, preds = run_task(task, model, tok, ev, source, backend)
@@ -168,20 +166,39 @@ def evaluate_suite(
         results[task] = result | (extra or {})
         write_task(out_dir, task, results[task], preds)
     headlines = {k: v for r in results.values() for k, v in r["headlines"].items()}
-    write_json(EvalFolder(out_dir).suite_summary, {"headlines": headlines, "tasks": list(results)})
+    missing = absent_tasks(ev.tasks, Path(ev.data_dir) if ev.data_dir else None)
+    summary = {"headlines": headlines, "tasks": list(results), "missing": missing}
+    write_json(EvalFolder(out_dir).suite_summary, summary)
     return results
 
 
+def print_absent(ev: EvalConfig) -> None:
+    """One line naming the suite tasks ``babylm`` stands for that were not scored, and why."""
+    from babylm.evaluation.suite_tasks import absent_tasks
+
+    missing = absent_tasks(ev.tasks, Path(ev.data_dir) if ev.data_dir else None)
+    if missing:
+        why = f"no such folder in {ev.data_dir}" if ev.data_dir else next(iter(missing.values()))
+        print(f"BabyLM suite: not scored, listed as missing: {', '.join(missing)} ({why})")
+
+
 def evaluate(
-    ev: EvalConfig, model_dir: Path, out: Path, extra: dict[str, Any] | None = None
+    ev: EvalConfig,
+    model_dir: Path,
+    out: Path,
+    extra: dict[str, Any] | None = None,
+    run: RunFolder | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The one evaluation path, for the eval stage and ``babylm eval`` alike: the tasks ``ev``
     selects (checked once, by ``config.validate_eval``), scored with the model in
-    ``model_dir`` and written into the eval folder ``out``; returns the results by task."""
+    ``model_dir`` and written into the eval folder ``out``; returns the results by task.
+    AoA scores ``run``'s word checkpoints too (``evaluation.aoa``). Every input is read and
+    checked before anything is scored."""
+    from babylm.evaluation.aoa import evaluate_aoa, select_aoa
     from babylm.evaluation.suite_tasks import select_suite
     from babylm.evaluation.tasks import select_pairs
 
-    task_pairs, suite = select_pairs(ev), select_suite(ev)
+    task_pairs, suite, aoa = select_pairs(ev), select_suite(ev), select_aoa(ev, run)
     results: dict[str, dict[str, Any]] = {}
     if task_pairs:
         scored = score_pairs(model_dir, task_pairs, ev, extra)
@@ -189,6 +206,9 @@ def evaluate(
         results |= scored.results
     if suite:
         results |= evaluate_suite(model_dir, out, suite, ev, extra)
+        print_absent(ev)
+    if aoa is not None:
+        results[AOA_TASK] = evaluate_aoa(aoa, model_dir, out, ev, extra)
     return results
 
 
@@ -235,11 +255,15 @@ def evaluate_target(
             print(f"results -> {stage} (the run's eval stage)")
             return stage
     label = evaluation_label(ev)
+    if run is None and AOA_TASK in ev.tasks:  # before any folder is made for the results
+        from babylm.evaluation.aoa import select_aoa
+
+        select_aoa(ev, run)
     if out is None:
         out = (run.eval_beside(ev) if run else model_eval_folder(target)).root
     lock = writer_lock(run.root) if run else contextlib.nullcontext()
     with lock, staged_output(out) as tmp:
-        results = evaluate(ev, model_dir, tmp, run_extra(run))
+        results = evaluate(ev, model_dir, tmp, run_extra(run), run)
     print(
         f"results -> {out} ({label}; the run's eval stage is untouched)"
         if run and cfg

@@ -5,8 +5,9 @@ fast files are not distributed with the full data, so the fast sets are our dete
 stratified samples of the official sizes: ``suite_tasks.fast_subset``). ``build_submission``
 writes what the official ``collate_preds.py`` writes from the same predictions: the full
 suite's predictions by task, the (Super)GLUE predictions of ``babylm finetune`` and, per fast
-task, its figures at every checkpoint of the track's schedule. The AoA surprisals are not
-produced by babylm yet; they are named as missing, never filled in.
+task, its figures at every checkpoint of the track's schedule, and the AoA surprisals of the
+track's checkpoints (``babylm eval RUN --tasks aoa``: ``aoa.submission_aoa``) where the
+official collation puts them, after the full suite and before (Super)GLUE.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from babylm.config import EvalConfig, validate_eval
 from babylm.errors import BabylmError
+from babylm.evaluation.aoa import submission_aoa
 from babylm.evaluation.suite_tasks import Item, ReadingData
 from babylm.runfolder import (
     CheckpointEvals,
@@ -44,7 +46,6 @@ SUBMISSION_KEYS = {
 }
 FAST_TASKS = ("blimp_filtered", "supplement_filtered", "ewok", "entity_tracking", "wug_adj",
               "wug_past", "reading")  # fmt: skip
-NOT_PRODUCED = ("aoa (age-of-acquisition surprisals)",)
 GLUE_ORDER = ("boolq", "mnli", "mrpc", "multirc", "qqp", "rte", "wsc")
 """The order in which the official collation gathers the fine-tuning predictions."""
 
@@ -96,7 +97,7 @@ def evaluate_checkpoints(
     folder per checkpoint; write ``out.fast`` (each checkpoint's words seen and headline
     figures) and its plot; return the ``fast.json`` content."""
     from babylm.evaluation.run import evaluate_suite
-    from babylm.evaluation.suite_tasks import select_suite
+    from babylm.evaluation.suite_tasks import absent_tasks, select_suite
     from babylm.report import plot_word_curves
     from babylm.runfolder import write_json
     from babylm.word_checkpoints import list_word_checkpoints
@@ -118,6 +119,7 @@ def evaluate_checkpoints(
         curve[folder.name] = {**index.get(folder.name, {}), "headlines": headlines}
     summary = {
         "data_dir": ev.data_dir,
+        "missing": absent_tasks(ev.tasks, Path(ev.data_dir) if ev.data_dir else None),
         "fast_sets": "deterministic stratified samples of the official fast sizes (200 pairs"
         " per BLiMP UID, 50 per supplement task, 100 per EWoK domain, entity tracking's regular"
         " split, wug and reading whole); the official fast files are not distributed",
@@ -135,23 +137,33 @@ def build_submission(
     track: str = "strict-small",
     allow_missing: bool = False,
     finetune: FinetuneFolder | None = None,
+    aoa: EvalFolder | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The submission content and what is missing from it.
 
     ``eval_dir``'s suite predictions give the full suite; ``finetune`` (``babylm finetune``)
     the (Super)GLUE predictions; ``checkpoints_dir`` (``babylm eval RUN --checkpoints``) the
-    fast figures. A missing task or checkpoint is an error naming it, unless
-    ``allow_missing`` (then it is left out and listed)."""
+    fast figures; ``aoa`` (default ``eval_dir``) the AoA surprisals. A missing task or
+    checkpoint is an error naming it, unless ``allow_missing``: then a task is left out and
+    listed (the AoA rows there are kept), and a missing checkpoint's (or
+    task's) place in the fast lists is ``null``, so every list keeps one entry per checkpoint
+    of the track, in order, and a later value never moves to an earlier checkpoint's place."""
     from babylm.evaluation.suite_tasks import select_suite
 
     missing: list[str] = []
     content: dict[str, Any] = {}
+    absent = _absent(eval_dir)
     for task, key in SUBMISSION_KEYS.items():
         path = eval_dir.suite_predictions(task)
         if path.is_file():
             content[key] = read_json(path)
         else:
-            missing.append(f"{task} ({path})")
+            missing.append(f"{task} ({absent.get(task, path)})")
+    revisions = track_revisions(track)
+    aoa_entry, aoa_missing = submission_aoa((aoa or eval_dir).aoa_surprisal, revisions)
+    missing += aoa_missing
+    if aoa_entry is not None:
+        content["aoa"] = aoa_entry
     glue: dict[str, Any] = {}
     for task in GLUE_ORDER:
         path = finetune.task(task).predictions if finetune else None
@@ -161,34 +173,41 @@ def build_submission(
             missing.append(f"glue {task} ({path or 'babylm finetune'})")
     if glue:
         content["glue"] = glue
-    revisions = track_revisions(track)
-    fast: dict[str, list[Any]] = {SUBMISSION_KEYS[t]: [] for t in FAST_TASKS}
+    fast: dict[str, list[Any]] = {SUBMISSION_KEYS[t]: [None] * len(revisions) for t in FAST_TASKS}
     sources: dict[str, list[Item] | ReadingData] = {}
-    for revision in revisions:
+    for i, revision in enumerate(revisions):
         folder = checkpoints_dir.checkpoint(revision) if checkpoints_dir else None
         if folder is None or not folder.root.is_dir():
-            missing.append(f"checkpoint {revision}")
+            missing.append(f"checkpoint {revision} (null at fast_eval_results[*][{i}])")
             continue
+        absent = _absent(folder)
         for task in FAST_TASKS:
-            path = folder.suite_predictions(task)
+            key, path = SUBMISSION_KEYS[task], folder.suite_predictions(task)
             if not path.is_file():
-                missing.append(f"{revision}/{task}")
+                why = absent.get(task, path)
+                missing.append(f"{revision}/{task} (null at fast_eval_results.{key}[{i}]; {why})")
                 continue
             if task not in sources:
                 sources |= select_suite(_only(ev, task), fast=True)
-            preds = read_json(path)
-            fast[SUBMISSION_KEYS[task]].append(fast_figures(task, preds, sources[task]))
+            fast[key][i] = fast_figures(task, read_json(path), sources[task])
     if missing and not allow_missing:
         shown = ", ".join(missing[:6]) + (
             f" and {len(missing) - 6} more" if len(missing) > 6 else ""
         )
         raise BabylmError(
             f"submission ({track}): missing {shown}; score them (babylm eval RUN --tasks babylm"
-            " --eval-data DIR, babylm finetune RUN --eval-data DIR, and babylm eval RUN"
-            " --checkpoints for the fast evals), or pass --allow-missing"
+            " --eval-data DIR, babylm eval RUN --tasks aoa --eval-data DIR, babylm finetune RUN"
+            " --eval-data DIR, and babylm eval RUN --checkpoints for the fast evals), or pass"
+            " --allow-missing"
         )
     content["fast_eval_results"] = fast
     return content, missing
+
+
+def _absent(folder: EvalFolder) -> dict[str, str]:
+    """The suite tasks an evaluation recorded as not scored, with why (``suite.json``)."""
+    path = folder.suite_summary
+    return read_json(path).get("missing", {}) if path.is_file() else {}
 
 
 def _only(ev: EvalConfig, task: str) -> EvalConfig:
@@ -201,6 +220,7 @@ def evaluate_run_checkpoints(target: Path, ev: EvalConfig, out: Path | None = No
     """``babylm eval RUN --checkpoints``: the fast suite on every word checkpoint, written to
     ``out`` (default RUN/eval-checkpoints/) in one rename."""
     from babylm.evaluation.results import run_extra
+    from babylm.evaluation.run import print_absent
 
     validate_eval(ev)
     run = run_of(target)
@@ -212,6 +232,7 @@ def evaluate_run_checkpoints(target: Path, ev: EvalConfig, out: Path | None = No
     for name, entry in summary["checkpoints"].items():
         figures = ", ".join(f"{k} {v:.2f}" for k, v in entry["headlines"].items())
         print(f"{name}: {figures}")
+    print_absent(ev)
     print(f"fast evals -> {out} (fast.json, fast_curve.png)")
     return out
 
@@ -233,13 +254,13 @@ def write_submission(
         recorded = read_json(checkpoints.fast).get("data_dir")
         data_dir = Path(recorded) if recorded else None
     ev = EvalConfig(tasks=["babylm"], data_dir=str(data_dir) if data_dir else None)
+    aoa = EvalFolder(eval_dir) if eval_dir is not None else run.aoa_eval
     content, missing = build_submission(
-        evals, checkpoints, ev, track, allow_missing, finetune=run.finetune
+        evals, checkpoints, ev, track, allow_missing, finetune=run.finetune, aoa=aoa
     )
     out = out or run.submission(track)
     atomic_write_text(out, json.dumps(content))
     for name in missing:
         print(f"submission: left out (--allow-missing): {name}", file=sys.stderr)
-    print(f"submission: not produced by babylm: {', '.join(NOT_PRODUCED)}", file=sys.stderr)
     print(f"submission ({track}) -> {out}")
     return out

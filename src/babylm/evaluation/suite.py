@@ -219,39 +219,52 @@ def predictions(task: str, items: list[Item], scores: list[list[float]]) -> dict
     return {uid: {"predictions": rows} for uid, rows in out.items()}
 
 
-def reading_queries(tok: Any, sentence: str, word: str) -> list[tuple[list[int], int]]:
-    """(context ids, next id) for each token of ``word`` after ``sentence``, as the official
-    code asks: the word encoded alone; each later token after the re-encoded text so far."""
-    ids = tok(sentence)["input_ids"]
+def reading_steps(tok: Any, sentence: str, word: str) -> list[tuple[str, int]]:
+    """(text before, next id) for each token of ``word`` after ``sentence``, as the official
+    code asks: the word encoded alone; each later token is the first token of its decoded text
+    re-encoded, after the text so far. Every backend asks these questions; only how a model
+    is given the text differs (``score_reading``)."""
     target = tok(word, add_special_tokens=False)["input_ids"]
     if not target:
         raise BabylmError(f"reading: the word {word!r} encodes to no tokens")
-    queries = [(list(ids), target[0])]
+    steps = [(sentence, target[0])]
     text = sentence + tok.decode(target[0])
     for token in target[1:]:
         piece = tok.decode(token)
         following = tok(piece, add_special_tokens=False)["input_ids"]
         if not following:
             raise BabylmError(f"reading: a token of {word!r} decodes to no text")
-        queries.append((list(tok(text)["input_ids"]), following[0]))
+        steps.append((text, following[0]))
         text += piece
-    return queries
+    return steps
+
+
+def _causal_step_logprobs(
+    model: Any, tok: Any, steps: list[tuple[str, int]], ev: EvalConfig
+) -> list[float]:
+    """log P(next | the text encoded with its special tokens), one span per step."""
+    spans = SpanScores()
+    wanted = []
+    for text, nxt in steps:
+        ids = tok(text)["input_ids"]
+        wanted.append(spans.want([*ids, nxt], len(ids)))
+    totals = spans.run(model, ev, _pad_id(tok))
+    return [totals[k] for k in wanted]
 
 
 def score_reading(
-    model: Any, tok: Any, reading: ReadingData, ev: EvalConfig
+    model: Any, tok: Any, reading: ReadingData, ev: EvalConfig, backend: str = "causal"
 ) -> tuple[list[float], list[float]]:
     """Surprisal (-ln P) of each row's word after its item, and of the previous word (NaN
-    where the row has none)."""
+    where the row has none); ``backend`` causal, or mlm / mntp (``suite_masked``)."""
     frame = reading.frame
-    spans = SpanScores()
-    wanted: list[list[int]] = []  # per query row: the span index of each of its tokens
+    index: dict[tuple[str, int], int] = {}  # each distinct step scored once
+    queries: list[list[int]] = []  # per query: the index of each of its steps
 
     def ask(sentence: str, word: str) -> int:
-        wanted.append(
-            [spans.want([*ids, nxt], len(ids)) for ids, nxt in reading_queries(tok, sentence, word)]
-        )
-        return len(wanted) - 1
+        steps = reading_steps(tok, sentence, word)
+        queries.append([index.setdefault(step, len(index)) for step in steps])
+        return len(queries) - 1
 
     slots = []
     for item, word, prev_item, prev_word in zip(
@@ -259,8 +272,14 @@ def score_reading(
     ):
         prev = ask(prev_item, prev_word) if isinstance(prev_item, str) else None
         slots.append((ask(item, word), prev))
-    totals = spans.run(model, ev, _pad_id(tok))
-    surprisal = [-sum(totals[k] for k in tokens) for tokens in wanted]
+    steps = list(index)
+    if backend == "causal":
+        logprob = _causal_step_logprobs(model, tok, steps, ev)
+    else:
+        from babylm.evaluation.suite_masked import reading_logprobs
+
+        logprob = reading_logprobs(model, tok, steps, ev, next_token=backend == "mntp")
+    surprisal = [-sum(logprob[k] for k in query) for query in queries]
     pred = [surprisal[s] for s, _ in slots]
     prev_pred = [surprisal[p] if p is not None else float("nan") for _, p in slots]
     return pred, prev_pred
@@ -323,7 +342,7 @@ def run_task(
     """One task's (results, predictions); ``source`` is its items or its reading table;
     ``backend`` the official one: causal, or mlm / mntp (``suite_masked``)."""
     if task == "reading":
-        pred, prev = score_reading(model, tok, source, ev)
+        pred, prev = score_reading(model, tok, source, ev, backend)
         return reading_results(source, pred, prev), reading_predictions(source, pred, prev)
     if backend == "causal":
         scores = score_items(model, tok, source, ev)

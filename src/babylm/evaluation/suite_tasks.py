@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,17 @@ OFFICIAL_TASK = {
 """The ``--task`` the official pipeline scores each task under (the folder is in ``FOLDERS``)."""
 REQUIRED_IN_DATA_DIR = ("ewok", "entity_tracking", "wug_adj", "reading")
 """``--tasks babylm`` with ``--eval-data``: these must be there; COMPS and wug_past if present."""
+TEXT_FIELDS = {
+    "blimp_filtered": ("sentence_good", "sentence_bad"),
+    "supplement_filtered": ("sentence_good", "sentence_bad"),
+    "ewok": ("Domain", "ContextType", "ContextDiff", "TargetDiff", "Context1", "Target1",
+             "Target2"),
+    "entity_tracking": ("input_prefix",),
+    "wug_adj": ("sentences",),
+    "wug_past": ("sentences",),
+    "comps": ("prefix_acceptable", "prefix_unacceptable", "property_phrase"),
+}  # fmt: skip
+"""The string fields each task's rows must have (the official decoders read them)."""
 READING_FILE = "reading/reading_data.csv"
 READING_COLUMNS = (
     "item", "word", "prev_item", "prev_word", "Subtlex_log10", "length", "context_length",
@@ -120,6 +132,26 @@ def resolve_tasks(tasks: list[str], data_dir: Path | None) -> list[str]:
     return out
 
 
+def absent_tasks(tasks: list[str], data_dir: Path | None) -> dict[str, str]:
+    """The suite tasks ``babylm`` stands for that are not scored, each with why: without
+    ``data_dir`` the ones not embedded; with it, COMPS and wug_past when it lacks them (the
+    organisers publish those two apart from ``full_eval``: missing, never an error)."""
+    if "babylm" not in tasks:
+        return {}
+    scored = set(resolve_tasks(tasks, data_dir))
+    out = {}
+    for task in SUITE_TASKS:
+        if task in scored:
+            continue
+        if data_dir is None:
+            out[task] = "not embedded; give --eval-data DIR (the official full_eval)"
+        else:
+            out[task] = (
+                f"no {data_dir / FOLDERS[task]}: the organisers publish it apart from full_eval"
+            )
+    return out
+
+
 def _jsonl_files(task: str, folder: Path | None) -> list[tuple[str, bytes]]:
     if folder is None:
         return sorted(data.embedded_suite_files(task).items())
@@ -134,6 +166,34 @@ def _jsonl_files(task: str, folder: Path | None) -> list[tuple[str, bytes]]:
 def _rows(name: str, raw: bytes, where: str) -> list[tuple[int, dict[str, Any]]]:
     """(line number, object) of a JSONL file; bad bytes and bad lines stop with file:line."""
     return jsonl_objects(raw, f"{where}/{name}")
+
+
+def _problem(task: str, row: dict[str, Any]) -> str | None:
+    """What makes ``row`` unreadable as a row of ``task`` (a field named), or None."""
+    for key in TEXT_FIELDS.get(task, ()):
+        if key not in row:
+            return f"no {key!r} field"
+        if not isinstance(row[key], str):
+            return f"{key!r} is not a string"
+    if task in ("wug_adj", "wug_past"):
+        if "ratio" not in row:
+            return "no 'ratio' field"
+        ratio = row["ratio"]
+        try:  # the official decoder's float(): "0.5" is read too
+            number = float(ratio) if not isinstance(ratio, bool) else math.nan
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number):
+            return f"'ratio' {ratio!r} is not a number"
+        if len(row["sentences"].split("\t")) < 2:
+            return "'sentences' holds fewer than two tab-separated sentences"
+    if task == "entity_tracking":
+        options = row.get("options")
+        if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+            return "'options' is not a list of strings"
+        if "numops" not in row:
+            return "no 'numops' field"
+    return None
 
 
 def _decode(task: str, stem: str, row: dict[str, Any]) -> Item:
@@ -182,6 +242,9 @@ def read_items(task: str, data_dir: Path | None) -> list[Item]:
     items = []
     for name, raw in _jsonl_files(task, folder):
         for number, row in _rows(name, raw, where):
+            problem = _problem(task, row)
+            if problem is not None:
+                raise BabylmError(f"{where}/{name}:{number}: not a {task} row: {problem}")
             try:
                 item = dataclasses.replace(_decode(task, name.removesuffix(".jsonl"), row), raw=row)
             except (KeyError, TypeError, AttributeError, ValueError) as exc:

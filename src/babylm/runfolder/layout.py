@@ -27,6 +27,8 @@ SUMMARY, METRICS = "summary.json", "metrics.jsonl"
 PAIRS = "pairs.jsonl.gz"
 SUITE = "babylm"
 """An eval folder's BabyLM suite subfolder: ``<eval>/babylm/<task>/``."""
+AOA = "aoa"
+"""The age-of-acquisition task: ``<eval>/babylm/aoa/``, and the eval folder ``eval-aoa/``."""
 
 
 def task_file(task: str) -> str:
@@ -69,6 +71,16 @@ class EvalFolder:
     def suite_results(self) -> dict[str, Path]:
         """Each suite task's ``results.json`` this folder holds, by task."""
         return {p.parent.name: p for p in sorted(self.suite.glob("*/results.json"))}
+
+    @property
+    def aoa_surprisal(self) -> Path:
+        """The official AoA file: every word checkpoint's surprisal of every (word, context)."""
+        return self.suite_task(AOA) / "surprisal.json"
+
+    @property
+    def aoa_final(self) -> Path:
+        """The same surprisals of the run's final model (``step`` "main")."""
+        return self.suite_task(AOA) / "final_surprisal.json"
 
 
 def evaluation_label(ev: EvalConfig) -> str:
@@ -224,6 +236,17 @@ class RunFolder:
         stage's when neither holds one."""
         found = [self.eval, self.eval_beside(EvalConfig(tasks=[SUITE]))]
         return next((f for f in found if f.suite_summary.is_file()), found[0])
+
+    @property
+    def aoa_eval(self) -> EvalFolder:
+        """The eval folder holding the run's AoA surprisals: the stage's, or that of
+        ``babylm eval RUN --tasks babylm,aoa`` or ``--tasks aoa``; the last when none does."""
+        found = [
+            self.eval,
+            self.eval_beside(EvalConfig(tasks=[SUITE, AOA])),
+            self.eval_beside(EvalConfig(tasks=[AOA])),
+        ]
+        return next((f for f in found if f.aoa_surprisal.is_file()), found[-1])
 
     @property
     def checkpoint_evals(self) -> CheckpointEvals:
